@@ -1,0 +1,124 @@
+"""Turn a graph into a working PyTorch module: a ``torch.fx.GraphModule``.
+
+The result is a real ``nn.Module`` with one submodule per layer (named after the layer) and a
+generated ``forward`` that can be printed (``model.code``), traced, scripted, exported to ONNX and
+given to ``torch.compile``. Its inputs are the Input layers and its results the Output layers,
+both in the order the layers were added to the graph; one Output gives a tensor, several a tuple.
+"""
+
+from __future__ import annotations
+
+import keyword
+import operator
+import re
+from dataclasses import dataclass
+
+import torch
+from torch import fx, nn
+
+from core.graph import Graph
+from core.layers import get_spec
+from core.shapes import Diagnostic, ShapeReport, infer_shapes
+
+
+class CompileError(ValueError):
+    """The graph has errors; ``diagnostics`` holds them."""
+
+    def __init__(self, diagnostics: list[Diagnostic], graph: Graph) -> None:
+        lines = [d.text(graph) for d in diagnostics]
+        super().__init__("The model cannot be built yet:\n" + "\n".join(f"- {x}" for x in lines))
+        self.diagnostics = diagnostics
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the compiled module's parts are in the graph.
+
+    Attributes:
+        inputs: Ids of the Input layers, in the order ``forward`` takes them.
+        outputs: Ids of the Output layers, in the order ``forward`` returns them.
+        modules: For each layer id, the attribute name of its submodule.
+    """
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    modules: dict[str, str]
+
+
+def python_name(name: str, taken: set[str]) -> str:
+    """A valid, unused Python identifier made from a layer name (added to ``taken``)."""
+    ident = re.sub(r"\W", "_", name, flags=re.ASCII).strip("_") or "layer"
+    if ident[0].isdigit() or keyword.iskeyword(ident) or ident.startswith("_"):
+        ident = f"layer_{ident}"
+    base, i = ident, 1
+    while ident in taken or hasattr(nn.Module, ident):
+        ident = f"{base}_{i}"
+        i += 1
+    taken.add(ident)
+    return ident
+
+
+def compile_graph(
+    graph: Graph, *, seed: int | None = None, report: ShapeReport | None = None
+) -> fx.GraphModule:
+    """Build the graph as a ``torch.fx.GraphModule``.
+
+    Args:
+        graph: The document; it must have no errors.
+        seed: Seed for the weights' initialisation, which then does not disturb the global
+            random state. None uses (and advances) the global generator.
+        report: The graph's current :class:`~core.shapes.ShapeReport`, to avoid recomputing it.
+
+    Returns:
+        The module, with a ``studio`` attribute holding its :class:`ModelInfo`.
+
+    Raises:
+        CompileError: The graph has errors (each one is in the exception).
+    """
+    report = report or infer_shapes(graph)
+    if report.errors:
+        raise CompileError(report.errors, graph)
+    if seed is None:
+        return _build(graph, report)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _build(graph, report)
+
+
+def _build(graph: Graph, report: ShapeReport) -> fx.GraphModule:
+    root = nn.Module()
+    fx_graph = fx.Graph()
+    taken: set[str] = set()
+    values: dict[tuple[str, int], fx.Node] = {}
+    inputs: list[str] = []
+    outputs: list[fx.Node] = []
+    output_ids: list[str] = []
+    modules: dict[str, str] = {}
+    for node_id in graph.topological_order():
+        if node_id not in report.live:
+            continue
+        node = graph.nodes[node_id]
+        spec = get_spec(node.kind)
+        in_edges = graph.in_edges(node_id)
+        args = tuple(values[(e.src, e.src_port)] for _, e in sorted(in_edges.items()))
+        if node.kind == "Input":
+            values[(node_id, 0)] = fx_graph.placeholder(python_name(node.name, taken))
+            inputs.append(node_id)
+            continue
+        if node.kind == "Output":
+            outputs.append(args[0])
+            output_ids.append(node_id)
+            continue
+        attr = python_name(node.name, taken)
+        root.add_module(attr, spec.build(report.inputs[node_id], node.params))
+        modules[node_id] = attr
+        result = fx_graph.call_module(attr, args)
+        count = spec.num_outputs(node.params)
+        if count == 1:
+            values[(node_id, 0)] = result
+        for port in range(count if count > 1 else 0):
+            values[(node_id, port)] = fx_graph.call_function(operator.getitem, (result, port))
+    fx_graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
+    module = fx.GraphModule(root, fx_graph, class_name=python_name(graph.name, set()))
+    module.studio = ModelInfo(tuple(inputs), tuple(output_ids), modules)
+    return module

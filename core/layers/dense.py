@@ -1,0 +1,144 @@
+"""Core layers of every tutorial: Dense, Activation, Dropout."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from core.layers.activations import make_activation, softmax_findings
+from core.layers.modules import Activated, keras_init_
+from core.layers.params import Param, activation_param, use_bias_param
+from core.layers.spec import (
+    Finding,
+    KerasContext,
+    LayerSpec,
+    Shape,
+    expect_rank,
+    load_array,
+    register,
+    to_numpy,
+)
+
+
+@register
+class Dense(LayerSpec):
+    kind = "Dense"
+    category = "Core"
+    help = "A fully connected layer: every output is a learnt weighted sum of all the inputs."
+    params = (
+        Param(
+            "units",
+            "int",
+            32,
+            "How many numbers this layer outputs (its neurons). For the last layer of a "
+            "classifier: the number of classes.",
+            minimum=1,
+            maximum=1_000_000,
+        ),
+        activation_param("linear"),
+        use_bias_param(),
+    )
+    input_ranks = (1, 2)
+    keras_class = "Dense"
+
+    def output_shape(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> Shape:
+        (shape,) = inputs
+        if len(shape) >= 3:
+            expect_rank(
+                self.kind,
+                shape,
+                (1,),
+                "a flat input",
+                "Add a Flatten layer (or a GlobalAveragePooling2D layer) before it.",
+            )
+        return (*shape[:-1], params["units"])
+
+    def check(
+        self, inputs: Sequence[Shape], outputs: Sequence[Shape], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        return softmax_findings(params["activation"], outputs[0], self.kind)
+
+    def build(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> nn.Module:
+        (shape,) = inputs
+        linear = keras_init_(nn.Linear(shape[-1], params["units"], bias=params["use_bias"]))
+        return Activated(linear, make_activation(params["activation"], len(shape)))
+
+    def keras_weights(self, module: nn.Module, ctx: KerasContext) -> list[tuple[str, np.ndarray]]:
+        linear = module.layer
+        weight = to_numpy(linear.weight)  # (out, in)
+        if ctx.flattened_from is not None:
+            c, h, w = ctx.flattened_from
+            kernel = weight.reshape(-1, c, h, w).transpose(2, 3, 1, 0).reshape(h * w * c, -1)
+        else:
+            kernel = weight.T
+        result = [("kernel", np.ascontiguousarray(kernel))]
+        if linear.bias is not None:
+            result.append(("bias", to_numpy(linear.bias)))
+        return result
+
+    def set_keras_weights(
+        self, module: nn.Module, arrays: Sequence[np.ndarray], ctx: KerasContext
+    ) -> None:
+        linear = module.layer
+        expected = 2 if linear.bias is not None else 1
+        if len(arrays) != expected:
+            raise ValueError(f"Dense expects {expected} weight arrays, got {len(arrays)}.")
+        kernel = np.asarray(arrays[0])
+        if ctx.flattened_from is not None and kernel.ndim == 2:
+            c, h, w = ctx.flattened_from
+            if kernel.shape[0] == c * h * w:
+                kernel = kernel.reshape(h, w, c, -1).transpose(2, 0, 1, 3).reshape(c * h * w, -1)
+        load_array(linear.weight, kernel.T, "Dense kernel")
+        if linear.bias is not None:
+            load_array(linear.bias, np.asarray(arrays[1]), "Dense bias")
+
+
+@register
+class Activation(LayerSpec):
+    kind = "Activation"
+    category = "Core"
+    help = "Applies a function to every value, such as relu or softmax, with no learnt weights."
+    params = (activation_param("relu"),)
+    keras_class = "Activation"
+
+    def output_shape(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> Shape:
+        return inputs[0]
+
+    def check(
+        self, inputs: Sequence[Shape], outputs: Sequence[Shape], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        return softmax_findings(params["activation"], outputs[0], self.kind)
+
+    def build(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> nn.Module:
+        return make_activation(params["activation"], len(inputs[0]))
+
+
+@register
+class Dropout(LayerSpec):
+    kind = "Dropout"
+    category = "Regularisation"
+    help = (
+        "Fights overfitting: while training, randomly sets a share of the values to zero. "
+        "Does nothing when predicting."
+    )
+    params = (
+        Param(
+            "rate",
+            "float",
+            0.5,
+            "The share of values dropped while training, from 0 (none) to just below 1.",
+            minimum=0.0,
+            maximum=1.0,
+            exclusive_maximum=True,
+        ),
+    )
+    keras_class = "Dropout"
+
+    def output_shape(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> Shape:
+        return inputs[0]
+
+    def build(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> nn.Module:
+        return nn.Dropout(params["rate"])

@@ -1,0 +1,242 @@
+"""The layer-spec framework: what a layer kind declares, and the catalog that collects them.
+
+A kind is one small class, registered with :func:`register`, in a family file of this package
+(``dense.py``, ``conv.py``, ...). The package imports every family file by itself, so adding a
+kind is one small file and no other edit. A spec declares:
+
+* ``kind``, ``category`` and a one-line plain-language ``help``;
+* ``params``: :class:`~core.layers.params.Param` declarations with Keras's names and defaults;
+* ports: :meth:`LayerSpec.num_inputs` and :meth:`LayerSpec.num_outputs` (may depend on params);
+* :meth:`LayerSpec.output_shape`, raising :class:`ShapeError` with a message and a hint;
+* :meth:`LayerSpec.check` for warnings about shapes that work but are probably a mistake;
+* :meth:`LayerSpec.build`, a ``torch.nn.Module`` whose ``forward`` takes one tensor per input;
+* its Keras counterpart: ``keras_class``, config mapping and weight conversion both ways.
+
+Shapes never include the batch axis and use PyTorch's layout: ``(C, H, W)`` for images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.layers.params import Param, ParamError
+
+Shape = tuple[int, ...]
+Severity = Literal["error", "warning", "info"]
+
+
+def format_shape(shape: Sequence[int | None]) -> str:
+    """``(32, 26, 26)`` as ``32×26×26``, the way the interface shows tensor shapes."""
+    return "×".join("?" if d is None else str(d) for d in shape) if shape else "scalar"
+
+
+class ShapeError(Exception):
+    """A layer cannot take the shapes it is given. Both parts are for non-programmers.
+
+    Attributes:
+        message: What is wrong, naming the shapes involved.
+        hint: What to do about it.
+    """
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message if not hint else f"{message} {hint}")
+        self.message = message
+        self.hint = hint
+
+
+class UnknownKindError(KeyError):
+    """A layer kind that the catalog does not have."""
+
+    def __str__(self) -> str:
+        return f"There is no layer kind called {self.args[0]!r}."
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a spec's :meth:`LayerSpec.check` noticed about a layer that otherwise works."""
+
+    severity: Severity
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class KerasContext:
+    """What a spec needs to know about a layer's surroundings to convert it to or from Keras.
+
+    Attributes:
+        input_shapes: The layer's input shapes in the studio's (channels-first) layout.
+        flattened_from: When the layer's input is a channels-first map flattened by a Flatten
+            (through layers that keep the feature order, like Dropout), that map's shape. Keras
+            flattened it in ``H, W, C`` order, we in ``C, H, W`` order (keras-h5.md §8).
+    """
+
+    input_shapes: tuple[Shape, ...]
+    flattened_from: Shape | None = None
+
+
+class LayerSpec:
+    """Base class of every layer kind. Subclasses set the class attributes and override methods."""
+
+    kind: ClassVar[str] = ""
+    category: ClassVar[str] = ""
+    help: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    #: Allowed rank (number of axes, batch excluded) of each input; empty means any rank.
+    input_ranks: ClassVar[tuple[int, ...]] = ()
+    #: The Keras layer class with the same behaviour, or None when Keras has none.
+    keras_class: ClassVar[str | None] = None
+
+    # -- params ----------------------------------------------------------------------------
+
+    def param(self, name: str) -> Param:
+        """The declaration of param ``name``."""
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def defaults(self) -> dict[str, Any]:
+        """A fresh dict of every param's default value."""
+        return {p.name: p.validate(p.default) for p in self.params}
+
+    def validate_params(self, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """Fill in defaults and normalise ``given``.
+
+        Returns:
+            The complete, canonical params, and a list of problems (unknown names, bad values),
+            each a sentence. Params with problems keep their default.
+        """
+        result = self.defaults()
+        problems: list[str] = []
+        names = {p.name for p in self.params}
+        for key, value in given.items():
+            if key not in names:
+                problems.append(f"{self.kind} has no parameter called {key!r}.")
+                continue
+            try:
+                result[key] = self.param(key).validate(value)
+            except ParamError as err:
+                problems.append(str(err))
+        problems.extend(self.params_problems(result) if not problems else [])
+        return result, problems
+
+    def params_problems(self, params: Mapping[str, Any]) -> list[str]:
+        """Problems that involve several params together. Override when a kind has some."""
+        return []
+
+    def params_to_json(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON form of canonical params."""
+        return {p.name: p.to_json(params[p.name]) for p in self.params}
+
+    # -- ports and shapes ------------------------------------------------------------------
+
+    def num_inputs(self, params: Mapping[str, Any]) -> int:
+        """How many input ports the layer has."""
+        return 1
+
+    def num_outputs(self, params: Mapping[str, Any]) -> int:
+        """How many output ports the layer has."""
+        return 1
+
+    def output_shapes(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> list[Shape]:
+        """The shape of each output. Single-output kinds override :meth:`output_shape` instead."""
+        return [self.output_shape(inputs, params)]
+
+    def output_shape(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> Shape:
+        """The output shape for these input shapes, or :class:`ShapeError` explaining why not."""
+        raise NotImplementedError
+
+    def check(
+        self, inputs: Sequence[Shape], outputs: Sequence[Shape], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """Warnings about a layer whose shapes work but that is probably not what was meant."""
+        return []
+
+    # -- torch -----------------------------------------------------------------------------
+
+    def build(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> nn.Module:
+        """A fresh ``torch.nn.Module`` for these input shapes, initialised as Keras would."""
+        raise NotImplementedError
+
+    # -- Keras -----------------------------------------------------------------------------
+
+    def keras_config(self, params: Mapping[str, Any], ctx: KerasContext) -> dict[str, Any]:
+        """The Keras layer config (without ``name``) for these params."""
+        return {
+            p.name: p.to_json(params[p.name]) for p in self.params if not p.studio_only
+        }
+
+    def params_from_keras(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """Our params from a Keras layer config; keys we do not model are ignored."""
+        return {p.name: config[p.name] for p in self.params if p.name in config}
+
+    def keras_weights(self, module: nn.Module, ctx: KerasContext) -> list[tuple[str, np.ndarray]]:
+        """The module's weights as Keras stores them: ``(name, array)`` in Keras's order."""
+        return []
+
+    def set_keras_weights(
+        self, module: nn.Module, arrays: Sequence[np.ndarray], ctx: KerasContext
+    ) -> None:
+        """Load Keras-layout ``arrays`` (in Keras's order) into ``module``."""
+        if arrays:
+            raise ValueError(f"{self.kind} has no weights, but {len(arrays)} arrays were given.")
+
+
+def expect_rank(kind: str, shape: Shape, ranks: Sequence[int], wants: str, hint: str) -> None:
+    """Raise a friendly :class:`ShapeError` when ``shape`` does not have one of ``ranks``.
+
+    Args:
+        kind: The layer kind, for the message.
+        shape: The input shape it gets.
+        ranks: The allowed ranks.
+        wants: What it needs, in words ("a flat input", "an image (channels×height×width)").
+        hint: What the user should do.
+    """
+    if len(shape) not in ranks:
+        raise ShapeError(f"{kind} needs {wants} but gets {format_shape(shape)}.", hint)
+
+
+def load_array(tensor: torch.Tensor, array: np.ndarray, what: str) -> None:
+    """Copy ``array`` into ``tensor`` in place, refusing a different shape with a clear message."""
+    if tuple(array.shape) != tuple(tensor.shape):
+        raise ValueError(
+            f"{what} should have shape {tuple(tensor.shape)} but has {tuple(array.shape)}."
+        )
+    with torch.no_grad():
+        tensor.copy_(torch.as_tensor(np.ascontiguousarray(array), dtype=tensor.dtype))
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A float32 numpy copy of a tensor."""
+    return tensor.detach().cpu().numpy().astype(np.float32, copy=True)
+
+
+_REGISTRY: dict[str, LayerSpec] = {}
+
+
+def register(cls: type[LayerSpec]) -> type[LayerSpec]:
+    """Class decorator that adds a kind to the catalog."""
+    if not cls.kind or cls.kind in _REGISTRY:
+        raise ValueError(f"layer kind {cls.kind!r} is empty or registered twice")
+    _REGISTRY[cls.kind] = cls()
+    return cls
+
+
+def get_spec(kind: str) -> LayerSpec:
+    """The spec of ``kind``, or :class:`UnknownKindError`."""
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        raise UnknownKindError(kind) from None
+
+
+def all_specs() -> list[LayerSpec]:
+    """Every registered spec, in registration order."""
+    return list(_REGISTRY.values())

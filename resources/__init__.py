@@ -1,0 +1,1 @@
+"""Data files of the studio (templates, icons, styles), read with importlib.resources."""

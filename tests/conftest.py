@@ -1,0 +1,14 @@
+"""Test configuration shared by every test folder."""
+
+import os
+
+from hypothesis import settings
+
+# Qt tests run without a screen; set before anything imports Qt.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+# CI runs the same examples every time, so a red build always reproduces.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
