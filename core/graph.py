@@ -57,7 +57,7 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
-    """A wire from output port ``src_port`` of node ``src`` to input port ``dst_port`` of ``dst``."""
+    """A wire from output ``src_port`` of node ``src`` to input ``dst_port`` of node ``dst``."""
 
     src: str
     src_port: int
@@ -226,7 +226,9 @@ class Graph:
         self._emit(GraphEvent("node_removed", node=node_id, old=node))
         return node, edges
 
-    def connection_problem(self, src: str, dst: str, src_port: int = 0, dst_port: int = 0) -> str | None:
+    def connection_problem(
+        self, src: str, dst: str, src_port: int = 0, dst_port: int = 0
+    ) -> str | None:
         """Why ``src:src_port -> dst:dst_port`` cannot be connected, or None if it can."""
         if src not in self._nodes or dst not in self._nodes:
             return "Both ends of a connection must be layers of this model."
@@ -333,9 +335,7 @@ class Graph:
                 }
                 for n in self._nodes.values()
             ],
-            "edges": [
-                {"from": [e.src, e.src_port], "to": [e.dst, e.dst_port]} for e in self.edges
-            ],
+            "edges": [{"from": [e.src, e.src_port], "to": [e.dst, e.dst_port]} for e in self.edges],
         }
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -108,7 +108,9 @@ def _load_node(graph: Graph, index: int, entry: Any) -> list[str]:
     if problems:
         return problems
     try:
-        graph.add_node(kind, params, name=name, position=tuple(position), note=note, node_id=node_id)
+        graph.add_node(
+            kind, params, name=name, position=tuple(position), note=note, node_id=node_id
+        )
     except GraphError as err:
         return [f"{where}: {err}"]
     return []

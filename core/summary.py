@@ -79,8 +79,15 @@ def summarize(graph: Graph, report: ShapeReport | None = None) -> ModelSummary:
             counts = count_parameters(module)
         sources = tuple(graph.nodes[e.src].name for _, e in sorted(graph.in_edges(node_id).items()))
         rows.append(
-            LayerRow(node_id, node.name, node.kind, None if outs is None else tuple(outs),
-                     counts[0], counts[1], sources)
+            LayerRow(
+                node_id,
+                node.name,
+                node.kind,
+                None if outs is None else tuple(outs),
+                counts[0],
+                counts[1],
+                sources,
+            )
         )
     return ModelSummary(graph.name, tuple(rows))
 

@@ -1,0 +1,107 @@
+"""The command line: headless subcommands that run on the same core as the window."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from core.graph import Graph, GraphLoadError
+from core.shapes import infer_shapes
+from core.summary import format_summary, summarize
+from core.templates import list_templates, load_template, template_names
+from studio import __version__
+
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+
+class CliError(Exception):
+    """A problem to report in one line, with exit status 2, and no traceback."""
+
+
+def load_model(target: str) -> Graph:
+    """A graph from a ``.json`` graph file, or from a template's name."""
+    path = Path(target)
+    if path.is_file():
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise CliError(f"{target} is too large to be a model graph.")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise CliError(f"Cannot read {target}: {err}") from None
+        try:
+            return Graph.from_json(text)
+        except GraphLoadError as err:
+            raise CliError(f"{target}: {err}") from None
+    if target in template_names():
+        return load_template(target)
+    if path.exists():
+        raise CliError(f"{target} is not a file.")
+    raise CliError(
+        f"No file or template called {target!r}. Templates: {', '.join(template_names())}."
+    )
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    """Print every template with its description and size."""
+    for info in list_templates():
+        total = summarize(load_template(info.name)).total
+        print(f"{info.name}  ({total:,} parameters)")
+        print(
+            textwrap.fill(
+                info.description, width=88, initial_indent="    ", subsequent_indent="    "
+            )
+        )
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print the summary and the diagnostics of a model."""
+    graph = load_model(args.model)
+    report = infer_shapes(graph)
+    if graph.description:
+        print(graph.description)
+        print()
+    print(format_summary(summarize(graph, report)))
+    print()
+    if not report.diagnostics:
+        print("No problems found.")
+    else:
+        errors = len(report.errors)
+        print(f"Problems: {errors} error(s), {len(report.diagnostics) - errors} other(s)")
+        for diagnostic in report.diagnostics:
+            print("  " + diagnostic.text(graph))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="layer-studio",
+        description="A visual deep-learning studio. Subcommands run without a window.",
+    )
+    parser.add_argument("--version", action="version", version=f"layer-studio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("templates", help="list the ready-made models to start from")
+    p.set_defaults(func=cmd_templates)
+    p = sub.add_parser("info", help="print a model's summary and its problems")
+    p.add_argument("model", metavar="MODEL", help="a model graph file (.json) or a template name")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args))
+    except CliError as err:
+        print(f"layer-studio: error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into `head`
+        return 0
