@@ -20,6 +20,8 @@ from core.graph import Graph
 from core.layers import get_spec
 from core.shapes import Diagnostic, ShapeReport, infer_shapes
 
+META_KEY = "layer_studio"
+
 
 class CompileError(ValueError):
     """The graph has errors; ``diagnostics`` holds them."""
@@ -70,7 +72,7 @@ def compile_graph(
         report: The graph's current :class:`~core.shapes.ShapeReport`, to avoid recomputing it.
 
     Returns:
-        The module, with a ``studio`` attribute holding its :class:`ModelInfo`.
+        The module; :func:`model_info` tells which layers are its inputs, outputs and parts.
 
     Raises:
         CompileError: The graph has errors (each one is in the exception).
@@ -90,25 +92,19 @@ def _build(graph: Graph, report: ShapeReport) -> fx.GraphModule:
     fx_graph = fx.Graph()
     taken: set[str] = set()
     values: dict[tuple[str, int], fx.Node] = {}
-    inputs: list[str] = []
-    outputs: list[fx.Node] = []
-    output_ids: list[str] = []
+    live = [nid for nid in graph.nodes if nid in report.live]  # document order
+    inputs = [nid for nid in live if graph.nodes[nid].kind == "Input"]
+    outputs = [nid for nid in live if graph.nodes[nid].kind == "Output"]
+    for node_id in inputs:
+        values[(node_id, 0)] = fx_graph.placeholder(python_name(graph.nodes[node_id].name, taken))
     modules: dict[str, str] = {}
     for node_id in graph.topological_order():
-        if node_id not in report.live:
-            continue
         node = graph.nodes[node_id]
+        if node_id not in report.live or node.kind in ("Input", "Output"):
+            continue
         spec = get_spec(node.kind)
-        in_edges = graph.in_edges(node_id)
-        args = tuple(values[(e.src, e.src_port)] for _, e in sorted(in_edges.items()))
-        if node.kind == "Input":
-            values[(node_id, 0)] = fx_graph.placeholder(python_name(node.name, taken))
-            inputs.append(node_id)
-            continue
-        if node.kind == "Output":
-            outputs.append(args[0])
-            output_ids.append(node_id)
-            continue
+        edges = sorted(graph.in_edges(node_id).items())
+        args = tuple(values[(e.src, e.src_port)] for _, e in edges)
         attr = python_name(node.name, taken)
         root.add_module(attr, spec.build(report.inputs[node_id], node.params))
         modules[node_id] = attr
@@ -118,7 +114,22 @@ def _build(graph: Graph, report: ShapeReport) -> fx.GraphModule:
             values[(node_id, 0)] = result
         for port in range(count if count > 1 else 0):
             values[(node_id, port)] = fx_graph.call_function(operator.getitem, (result, port))
-    fx_graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
+    results = []
+    for node_id in outputs:
+        edge = graph.in_edges(node_id)[0]
+        results.append(values[(edge.src, edge.src_port)])
+    fx_graph.output(results[0] if len(results) == 1 else tuple(results))
     module = fx.GraphModule(root, fx_graph, class_name=python_name(graph.name, set()))
-    module.studio = ModelInfo(tuple(inputs), tuple(output_ids), modules)
+    module.meta[META_KEY] = ModelInfo(tuple(inputs), tuple(outputs), modules)
     return module
+
+
+def model_info(module: fx.GraphModule) -> ModelInfo:
+    """Which layers a module made by :func:`compile_graph` takes, returns and contains.
+
+    Kept in the module's ``meta``, so it survives ``copy.deepcopy``.
+    """
+    info = module.meta.get(META_KEY)
+    if not isinstance(info, ModelInfo):
+        raise ValueError("This module was not made by compile_graph.")
+    return info

@@ -7,7 +7,9 @@ undo commands, file loading and pasting all use these same methods.
 
 from __future__ import annotations
 
+import heapq
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -85,7 +87,9 @@ def snake_case(kind: str) -> str:
 
 def name_problem(name: object) -> str | None:
     """Why ``name`` cannot name a layer or model, or None when it can."""
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
+        return f"A name must be text, not {name!r}."
+    if not name.strip():
         return "A name cannot be empty."
     if len(name) > MAX_NAME_LENGTH:
         return f"A name can have at most {MAX_NAME_LENGTH} characters."
@@ -105,6 +109,9 @@ class Graph:
     _out: dict[str, dict[Edge, None]] = field(default_factory=dict, repr=False)
     _listeners: list[Callable[[GraphEvent], None]] = field(default_factory=list, repr=False)
     _next_id: int = field(default=1, repr=False)
+    #: Every id ever used here -> its place in the document order. Kept after a removal, so
+    #: that re-adding a removed layer with its id (undo) puts it back where it was.
+    _rank: dict[str, int] = field(default_factory=dict, repr=False)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -115,8 +122,8 @@ class Graph:
 
     @property
     def edges(self) -> list[Edge]:
-        """Every edge, grouped by source node."""
-        return [e for out in self._out.values() for e in out]
+        """Every edge, grouped by source node in document order, then by port and destination."""
+        return [e for nid in self._nodes for e in self.out_edges(nid)]
 
     def node(self, node_id: str) -> Node:
         """The node with this id, or :class:`GraphError`."""
@@ -134,8 +141,8 @@ class Graph:
         return dict(self._in[node_id])
 
     def out_edges(self, node_id: str) -> list[Edge]:
-        """The edges out of a node."""
-        return list(self._out[node_id])
+        """The edges out of a node, by output port, then destination in document order."""
+        return sorted(self._out[node_id], key=self._edge_key)
 
     def num_inputs(self, node_id: str) -> int:
         """How many input ports the node has."""
@@ -150,15 +157,15 @@ class Graph:
     def topological_order(self) -> list[str]:
         """Node ids such that every edge goes forward; ties keep the order nodes were added."""
         indegree = {nid: len(self._in[nid]) for nid in self._nodes}
-        ready = [nid for nid, d in indegree.items() if d == 0]
+        ready = [(self._rank[nid], nid) for nid, d in indegree.items() if d == 0]
         order: list[str] = []
         while ready:
-            nid = ready.pop(0)
+            _, nid = heapq.heappop(ready)  # ranks only grow, so ``ready`` starts as a heap
             order.append(nid)
             for e in self._out[nid]:
                 indegree[e.dst] -= 1
                 if indegree[e.dst] == 0:
-                    ready.append(e.dst)
+                    heapq.heappush(ready, (self._rank[e.dst], e.dst))
         return order
 
     # -- events ----------------------------------------------------------------------------
@@ -205,12 +212,19 @@ class Graph:
         if name is None:
             name = self.unique_name(snake_case(kind))
         self._check_new_name(name)
+        place = _position(position)
         if node_id is None:
             node_id = self._fresh_id()
         elif not isinstance(node_id, str) or not node_id or node_id in self._nodes:
             raise GraphError(f"The layer id {node_id!r} is empty or already used.")
-        node = Node(node_id, kind, name, values, _position(position), str(note))
+        node = Node(node_id, kind, name, values, place, str(note))
+        rank = self._rank.setdefault(node_id, len(self._rank))
+        back = bool(self._nodes) and self._rank[next(reversed(self._nodes))] > rank
         self._nodes[node_id] = node
+        if back:  # a removed layer comes back to its place
+            ordered = sorted(self._nodes.items(), key=lambda item: self._rank[item[0]])
+            self._nodes.clear()
+            self._nodes.update(ordered)
         self._in[node_id] = {}
         self._out[node_id] = {}
         self._emit(GraphEvent("node_added", node=node_id))
@@ -286,7 +300,8 @@ class Graph:
         cut = sorted(p for p in self._in[node_id] if p >= ports)
         if cut:
             raise GraphError(
-                f"Input {cut[0] + 1} of {node.name} is connected; disconnect it first."
+                f"{node.name} cannot have only {ports} inputs ({param}={value}) while its "
+                f"input {cut[-1] + 1} is connected; disconnect it first."
             )
         old = node.params[param]
         if old == value:
@@ -372,10 +387,13 @@ class Graph:
             raise GraphError(f"Another layer is already called {name!r}; names must be unique.")
 
     def _fresh_id(self) -> str:
-        while f"n{self._next_id}" in self._nodes:
+        while f"n{self._next_id}" in self._rank:  # never the id of a removed layer either
             self._next_id += 1
         self._next_id += 1
         return f"n{self._next_id - 1}"
+
+    def _edge_key(self, edge: Edge) -> tuple[int, int, int]:
+        return (edge.src_port, self._rank[edge.dst], edge.dst_port)
 
     def _reaches(self, start: str, goal: str) -> bool:
         stack, seen = [start], {start}
@@ -391,5 +409,10 @@ class Graph:
 
 
 def _position(value: Iterable[Any]) -> tuple[float, float]:
-    x, y = (float(v) for v in value)
+    try:
+        x, y = (float(v) for v in value)
+    except (TypeError, ValueError, OverflowError):
+        raise GraphError("A position needs two numbers, x and y.") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise GraphError(f"A position needs two finite numbers, not ({x}, {y}).")
     return (x, y)

@@ -62,8 +62,9 @@ def load_document(cls: type[Graph], data: Any) -> Graph:
 
     graph = cls(name=name if isinstance(name, str) and not name_problem(name) else "model")
     graph.description = description if isinstance(description, str) else ""
+    seen: tuple[set[str], set[str]] = (set(), set())  # ids and names, loaded or not
     for index, entry in enumerate(nodes):
-        problems.extend(_load_node(graph, index, entry))
+        problems.extend(_load_node(graph, index, entry, seen))
     for index, entry in enumerate(edges):
         problem = _load_edge(graph, index, entry)
         if problem:
@@ -73,7 +74,7 @@ def load_document(cls: type[Graph], data: Any) -> Graph:
     return graph
 
 
-def _load_node(graph: Graph, index: int, entry: Any) -> list[str]:
+def _load_node(graph: Graph, index: int, entry: Any, seen: tuple[set[str], set[str]]) -> list[str]:
     where = f"Layer {index + 1}"
     if not isinstance(entry, dict):
         return [f"{where} is not a JSON object."]
@@ -81,11 +82,18 @@ def _load_node(graph: Graph, index: int, entry: Any) -> list[str]:
     if isinstance(name, str) and not name_problem(name):
         where = f"Layer {name!r}"
     problems = []
+    seen_ids, seen_names = seen
     node_id = entry.get("id")
     if not isinstance(node_id, str) or not node_id:
-        problems.append(f"{where} has no id.")
-    elif node_id in graph.nodes:
+        problems.append(f"{where} has no valid id (an id is non-empty text).")
+    elif node_id in seen_ids:
         problems.append(f"{where} has the id {node_id!r}, which another layer already has.")
+    else:
+        seen_ids.add(node_id)
+    if isinstance(name, str) and name in seen_names:
+        problems.append(f"{where}: Another layer is already called {name!r}; names must be unique.")
+    elif isinstance(name, str):
+        seen_names.add(name)
     kind = entry.get("kind")
     try:
         spec = get_spec(kind if isinstance(kind, str) else repr(kind))

@@ -1,10 +1,12 @@
 """Graph -> torch.fx.GraphModule, the model summary, templates and the automatic layout."""
 
+import copy
+
 import pytest
 import torch
 from torch import fx
 
-from core.compile import CompileError, compile_graph, python_name
+from core.compile import CompileError, compile_graph, model_info, python_name
 from core.graph import Graph
 from core.layout import auto_layout
 from core.shapes import infer_shapes
@@ -41,11 +43,11 @@ def test_templates_compile_and_match_inferred_shapes(name):
     assert report.diagnostics == []
     model = compile_graph(graph, seed=0)
     assert isinstance(model, fx.GraphModule)
-    (input_id,) = model.studio.inputs
+    (input_id,) = model_info(model).inputs
     shape = graph.nodes[input_id].params["shape"]
     model.eval()
     out = model(torch.randn(3, *shape))
-    (output_id,) = model.studio.outputs
+    (output_id,) = model_info(model).outputs
     src = graph.in_edges(output_id)[0]
     assert tuple(out.shape) == (3, *report.outputs[src.src][src.src_port])
     # the module's parameters and the summary agree
@@ -80,12 +82,35 @@ def test_templates_have_descriptions_and_clean_layouts():
 def test_several_inputs_and_outputs_in_graph_order():
     graph = two_in_two_out()
     model = compile_graph(graph, seed=1)
-    names = [graph.nodes[i].name for i in model.studio.inputs]
+    names = [graph.nodes[i].name for i in model_info(model).inputs]
     assert names == ["feat_a", "feat_b"]
     probs, value = model(torch.randn(5, 6), torch.randn(5, 4))
     assert probs.shape == (5, 3) and value.shape == (5, 1)
     assert torch.allclose(probs.sum(dim=1), torch.ones(5))
     assert "torch.cat" in model.code or "concatenate" in model.code
+
+
+def test_outputs_come_in_document_order_not_graph_depth():
+    graph = Graph()
+    inp = graph.add_node("Input", {"shape": [3]})
+    deep_out = graph.add_node("Output", {})  # added first, but two layers further down
+    shallow_out = graph.add_node("Output", {})
+    last = chain(graph, inp.id, ("Dense", {"units": 5}), ("Dense", {"units": 7}))
+    graph.connect(last, deep_out.id)
+    graph.connect(inp.id, shallow_out.id)
+    model = compile_graph(graph)
+    assert model_info(model).outputs == (deep_out.id, shallow_out.id)
+    deep, shallow = model(torch.randn(2, 3))
+    assert deep.shape == (2, 7) and shallow.shape == (2, 3)
+
+
+def test_model_info_survives_deepcopy():
+    graph = two_in_two_out()
+    model = compile_graph(graph)
+    clone = copy.deepcopy(model)
+    assert model_info(clone) == model_info(model)
+    with pytest.raises(ValueError, match="compile_graph"):
+        model_info(fx.symbolic_trace(torch.nn.Linear(2, 2)))
 
 
 def test_seed_makes_weights_reproducible_without_touching_global_rng():
