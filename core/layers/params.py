@@ -139,7 +139,10 @@ class Param:
     def _as_float(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamError(f"{self.name} must be a number, not {value!r}.")
-        result = float(value)
+        try:
+            result = float(value)
+        except OverflowError:
+            raise ParamError(f"{self.name} is far too large a number.") from None
         if not math.isfinite(result):
             raise ParamError(f"{self.name} must be a finite number, not {value!r}.")
         return result
@@ -169,6 +172,9 @@ ACTIVATIONS: tuple[str, ...] = (
     "softplus",
     "swish",
 )
+
+#: Other Keras names for our activations: Keras 3 saves "swish" under its alias "silu".
+KERAS_ACTIVATION_ALIASES: dict[str, str] = {"silu": "swish"}
 
 
 def activation_param(default: str = "linear") -> Param:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.layers.params import Param, ParamError
+from core.layers.params import KERAS_ACTIVATION_ALIASES, Param, ParamError
 
 Shape = tuple[int, ...]
 Severity = Literal["error", "warning", "info"]
@@ -169,13 +169,15 @@ class LayerSpec:
 
     def keras_config(self, params: Mapping[str, Any], ctx: KerasContext) -> dict[str, Any]:
         """The Keras layer config (without ``name``) for these params."""
-        return {
-            p.name: p.to_json(params[p.name]) for p in self.params if not p.studio_only
-        }
+        return {p.name: p.to_json(params[p.name]) for p in self.params if not p.studio_only}
 
     def params_from_keras(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """Our params from a Keras layer config; keys we do not model are ignored."""
-        return {p.name: config[p.name] for p in self.params if p.name in config}
+        params = {p.name: config[p.name] for p in self.params if p.name in config}
+        activation = params.get("activation")
+        if isinstance(activation, str) and activation in KERAS_ACTIVATION_ALIASES:
+            params["activation"] = KERAS_ACTIVATION_ALIASES[activation]
+        return params
 
     def keras_weights(self, module: nn.Module, ctx: KerasContext) -> list[tuple[str, np.ndarray]]:
         """The module's weights as Keras stores them: ``(name, array)`` in Keras's order."""
