@@ -113,11 +113,11 @@ def _load_node(graph: Graph, index: int, entry: Any, seen: tuple[set[str], set[s
     note = entry.get("note", "")
     if not isinstance(note, str):
         problems.append(f"{where}: its note must be text.")
-    if problems:
+    if problems or spec is None:
         return problems
     try:
         graph.add_node(
-            kind, params, name=name, position=tuple(position), note=note, node_id=node_id
+            spec.kind, params, name=name, position=tuple(position), note=note, node_id=node_id
         )
     except GraphError as err:
         return [f"{where}: {err}"]

@@ -12,11 +12,12 @@ layers whose params or input shapes changed are asked again.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, MutableMapping
+from collections.abc import Hashable, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.graph import Edge, Graph
-from core.layers import Finding, Shape, ShapeError, get_spec
+from core.layers import Finding, LayerSpec, Shape, ShapeError, get_spec
 from core.layers.spec import Severity
 
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
@@ -122,7 +123,9 @@ def infer_shapes(
     return report
 
 
-def _infer_node(node_id: str, spec, ins: list[Shape], params) -> _NodeResult:  # type: ignore[no-untyped-def]
+def _infer_node(
+    node_id: str, spec: LayerSpec, ins: list[Shape], params: Mapping[str, Any]
+) -> _NodeResult:
     try:
         outs = [tuple(s) for s in spec.output_shapes(ins, params)]
     except ShapeError as err:

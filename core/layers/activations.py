@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
 from torch import nn
 
 from core.layers.spec import Finding
@@ -20,7 +21,7 @@ class Softmax(nn.Module):
         super().__init__()
         self.dim = 1 if rank >= 3 else -1
 
-    def forward(self, x):  # type: ignore[no-untyped-def]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.softmax(dim=self.dim)
 
     def extra_repr(self) -> str:
@@ -36,7 +37,7 @@ def make_activation(name: str, rank: int) -> nn.Module:
     """
     if name == "softmax":
         return Softmax(rank)
-    simple = {
+    simple: dict[str, type[nn.Module]] = {
         "linear": nn.Identity,
         "relu": nn.ReLU,
         "sigmoid": nn.Sigmoid,

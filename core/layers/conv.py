@@ -9,7 +9,14 @@ import numpy as np
 from torch import nn
 
 from core.layers.activations import make_activation, softmax_findings
-from core.layers.modules import Activated, Pad, conv_output_size, keras_init_, same_padding
+from core.layers.modules import (
+    Activated,
+    Pad,
+    conv_output_size,
+    inner_layer,
+    keras_init_,
+    same_padding,
+)
 from core.layers.params import Param, activation_param, use_bias_param
 from core.layers.spec import (
     Finding,
@@ -66,7 +73,7 @@ def spatial_output(
     what: str,
 ) -> tuple[int, int]:
     """Output height and width of a 2-D window operation, or a friendly error."""
-    spans = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
+    spans = [(k - 1) * d + 1 for k, d in zip(window, dilation, strict=True)]
     _, h, w = shape
     if padding == "valid" and (spans[0] > h or spans[1] > w):
         raise ShapeError(
@@ -87,7 +94,7 @@ def keras_pads(
     """The (before, after) padding of each spatial axis for ``padding='same'``."""
     return [
         same_padding(size, k, s, d)
-        for size, k, s, d in zip(shape[1:], window, strides, dilation)
+        for size, k, s, d in zip(shape[1:], window, strides, dilation, strict=True)
     ]
 
 
@@ -169,7 +176,7 @@ class Conv2D(LayerSpec):
             params["filters"],
             k,
             stride=s,
-            padding=tuple(p[0] for p in pads) if symmetric else 0,
+            padding=(pads[0][0], pads[1][0]) if symmetric else 0,
             dilation=d,
             groups=params["groups"],
             bias=params["use_bias"],
@@ -182,7 +189,7 @@ class Conv2D(LayerSpec):
         return {**super().keras_config(params, ctx), "data_format": "channels_last"}
 
     def keras_weights(self, module: nn.Module, ctx: KerasContext) -> list[tuple[str, np.ndarray]]:
-        conv = module.layer
+        conv = inner_layer(module, nn.Conv2d)
         result = [("kernel", np.ascontiguousarray(to_numpy(conv.weight).transpose(2, 3, 1, 0)))]
         if conv.bias is not None:
             result.append(("bias", to_numpy(conv.bias)))
@@ -191,7 +198,7 @@ class Conv2D(LayerSpec):
     def set_keras_weights(
         self, module: nn.Module, arrays: Sequence[np.ndarray], ctx: KerasContext
     ) -> None:
-        conv = module.layer
+        conv = inner_layer(module, nn.Conv2d)
         expected = 2 if conv.bias is not None else 1
         if len(arrays) != expected:
             raise ValueError(f"Conv2D expects {expected} weight arrays, got {len(arrays)}.")

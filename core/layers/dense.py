@@ -9,7 +9,7 @@ import numpy as np
 from torch import nn
 
 from core.layers.activations import make_activation, softmax_findings
-from core.layers.modules import Activated, keras_init_
+from core.layers.modules import Activated, inner_layer, keras_init_
 from core.layers.params import Param, activation_param, use_bias_param
 from core.layers.spec import (
     Finding,
@@ -52,7 +52,7 @@ class Dense(LayerSpec):
                 shape,
                 (1,),
                 "a flat input",
-                "Add a Flatten layer (or a GlobalAveragePooling2D layer) before it.",
+                "Add a Flatten layer before it.",
             )
         return (*shape[:-1], params["units"])
 
@@ -67,7 +67,7 @@ class Dense(LayerSpec):
         return Activated(linear, make_activation(params["activation"], len(shape)))
 
     def keras_weights(self, module: nn.Module, ctx: KerasContext) -> list[tuple[str, np.ndarray]]:
-        linear = module.layer
+        linear = inner_layer(module, nn.Linear)
         weight = to_numpy(linear.weight)  # (out, in)
         if ctx.flattened_from is not None:
             c, h, w = ctx.flattened_from
@@ -82,7 +82,7 @@ class Dense(LayerSpec):
     def set_keras_weights(
         self, module: nn.Module, arrays: Sequence[np.ndarray], ctx: KerasContext
     ) -> None:
-        linear = module.layer
+        linear = inner_layer(module, nn.Linear)
         expected = 2 if linear.bias is not None else 1
         if len(arrays) != expected:
             raise ValueError(f"Dense expects {expected} weight arrays, got {len(arrays)}.")

@@ -121,7 +121,7 @@ class Concatenate(MergeSpec):
             )
         dim = torch_axis(axis, rank)
         for s in inputs:
-            if any(a != b for i, (a, b) in enumerate(zip(s, inputs[0])) if i != dim):
+            if any(a != b for i, (a, b) in enumerate(zip(s, inputs[0], strict=True)) if i != dim):
                 raise ShapeError(
                     f"Concatenate can only join inputs that match except along the joining axis, "
                     f"but gets {_listing(inputs)}.",

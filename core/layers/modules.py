@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -54,14 +55,26 @@ class Pad(nn.Module):
         return f"pad={self.pad}, value={self.value}"
 
 
+LayerT = TypeVar("LayerT", bound=nn.Module)
+
+
 class Activated(nn.Module):
     """A layer followed by its activation, with optional Keras-style asymmetric padding first."""
 
     def __init__(self, layer: nn.Module, activation: nn.Module, pad: nn.Module | None = None):
         super().__init__()
-        self.pad = pad if pad is not None else nn.Identity()
-        self.layer = layer
-        self.activation = activation
+        self.pad: nn.Module = pad if pad is not None else nn.Identity()
+        self.layer: nn.Module = layer
+        self.activation: nn.Module = activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.layer(self.pad(x)))
+        result: torch.Tensor = self.activation(self.layer(self.pad(x)))
+        return result
+
+
+def inner_layer(module: nn.Module, cls: type[LayerT]) -> LayerT:
+    """The ``cls`` layer inside an :class:`Activated` module built by a spec."""
+    layer = module.layer if isinstance(module, Activated) else None
+    if not isinstance(layer, cls):
+        raise ValueError(f"expected a module built by the spec, holding a {cls.__name__}")
+    return layer

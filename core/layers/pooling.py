@@ -32,7 +32,8 @@ class MaxPooling2D(LayerSpec):
 
     @staticmethod
     def _strides(params: Mapping[str, Any]) -> tuple[int, int]:
-        return params["strides"] or params["pool_size"]
+        strides: tuple[int, int] = params["strides"] or params["pool_size"]
+        return strides
 
     def output_shape(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> Shape:
         (shape,) = inputs
@@ -54,7 +55,9 @@ class MaxPooling2D(LayerSpec):
         if params["padding"] == "valid":
             return nn.MaxPool2d(k, s)
         # Keras pads with values that never win the max, the extra row and column at the end.
-        return nn.Sequential(Pad(keras_pads(shape, k, s, (1, 1)), float("-inf")), nn.MaxPool2d(k, s))
+        return nn.Sequential(
+            Pad(keras_pads(shape, k, s, (1, 1)), float("-inf")), nn.MaxPool2d(k, s)
+        )
 
     def keras_config(self, params: Mapping[str, Any], ctx: KerasContext) -> dict[str, Any]:
         return {

@@ -25,8 +25,13 @@ class Flatten(LayerSpec):
         self, inputs: Sequence[Shape], outputs: Sequence[Shape], params: Mapping[str, Any]
     ) -> list[Finding]:
         if len(inputs[0]) == 1:
-            return [Finding("info", "Flatten does nothing here: its input is already flat.",
-                            "You can delete it.")]
+            return [
+                Finding(
+                    "info",
+                    "Flatten does nothing here: its input is already flat.",
+                    "You can delete it.",
+                )
+            ]
         return []
 
     def build(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> nn.Module:

@@ -405,3 +405,12 @@ def test_random_edits_keep_a_loadable_document(data: st.DataObject) -> None:
         order = g.topological_order()
         assert sorted(order) == sorted(g.nodes)
         assert all(order.index(e.src) < order.index(e.dst) for e in g.edges)
+
+
+def test_loading_absurd_numbers_gives_a_load_error_not_a_crash(doc: Graph) -> None:
+    """JSON allows integers of any size; a file with one must still end in GraphLoadError."""
+    text = doc.to_json().replace('"rate": 0.5', '"rate": 1' + "0" * 400)
+    assert '"rate": 1000' in text
+    with pytest.raises(GraphLoadError) as info:
+        Graph.from_json(text)
+    assert any("rate" in p and "too large" in p for p in info.value.problems)
