@@ -68,12 +68,7 @@ class Dense(LayerSpec):
 
     def keras_weights(self, module: nn.Module, ctx: KerasContext) -> list[tuple[str, np.ndarray]]:
         linear = inner_layer(module, nn.Linear)
-        weight = to_numpy(linear.weight)  # (out, in)
-        if ctx.flattened_from is not None:
-            c, h, w = ctx.flattened_from
-            kernel = weight.reshape(-1, c, h, w).transpose(2, 3, 1, 0).reshape(h * w * c, -1)
-        else:
-            kernel = weight.T
+        kernel = to_numpy(linear.weight).T  # (in, out)
         result = [("kernel", np.ascontiguousarray(kernel))]
         if linear.bias is not None:
             result.append(("bias", to_numpy(linear.bias)))
@@ -86,12 +81,7 @@ class Dense(LayerSpec):
         expected = 2 if linear.bias is not None else 1
         if len(arrays) != expected:
             raise ValueError(f"Dense expects {expected} weight arrays, got {len(arrays)}.")
-        kernel = np.asarray(arrays[0])
-        if ctx.flattened_from is not None and kernel.ndim == 2:
-            c, h, w = ctx.flattened_from
-            if kernel.shape[0] == c * h * w:
-                kernel = kernel.reshape(h, w, c, -1).transpose(2, 0, 1, 3).reshape(c * h * w, -1)
-        load_array(linear.weight, kernel.T, "Dense kernel")
+        load_array(linear.weight, np.asarray(arrays[0]).T, "Dense kernel")
         if linear.bias is not None:
             load_array(linear.bias, np.asarray(arrays[1]), "Dense bias")
 

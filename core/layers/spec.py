@@ -13,6 +13,7 @@ kind is one small file and no other edit. A spec declares:
 * its Keras counterpart: ``keras_class``, config mapping and weight conversion both ways.
 
 Shapes never include the batch axis and use PyTorch's layout: ``(C, H, W)`` for images.
+Flat data ``(features,)`` and sequences ``(steps, features)`` are laid out as in Keras.
 """
 
 from __future__ import annotations
@@ -70,15 +71,16 @@ class Finding:
 class KerasContext:
     """What a spec needs to know about a layer's surroundings to convert it to or from Keras.
 
+    Every tensor of the studio holds its values in Keras's order, except that a tensor of three
+    or more axes (batch excluded) has its channel axis first instead of last. Flatten and Reshape
+    keep that promise (they order elements as Keras does), so conversions are local to a layer:
+    there is no Flatten -> Dense weight permutation to carry through the graph.
+
     Attributes:
         input_shapes: The layer's input shapes in the studio's (channels-first) layout.
-        flattened_from: When the layer's input is a channels-first map flattened by a Flatten
-            (through layers that keep the feature order, like Dropout), that map's shape. Keras
-            flattened it in ``H, W, C`` order, we in ``C, H, W`` order (keras-h5.md §8).
     """
 
     input_shapes: tuple[Shape, ...]
-    flattened_from: Shape | None = None
 
 
 class LayerSpec:

@@ -179,21 +179,11 @@ def to_keras(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(x, 1, -1)) if x.ndim >= 4 else x
 
 
-def in_keras_order(kind: str, out: np.ndarray, inputs: Sequence[Shape]) -> np.ndarray:
-    """Our output laid out as Keras lays out the same values.
-
-    Flatten is the one layout trap: we flatten ``C, H, W`` in that order, Keras ``H, W, C``.
-    """
-    if kind == "Flatten" and len(inputs[0]) >= 3:
-        return to_keras(out.reshape(len(out), *inputs[0])).reshape(len(out), -1)
-    return to_keras(out)
-
-
 def assert_same_as_keras(
     kind: str, module: nn.Module, layer: Any, xs: Sequence[np.ndarray], what: str
 ) -> None:
     """Our module and the Keras layer give the same outputs, within :data:`TOLERANCE`."""
-    ours = [in_keras_order(kind, r, [x.shape[1:] for x in xs]) for r in run_ours(module, xs)]
+    ours = [to_keras(r) for r in run_ours(module, xs)]
     theirs = run_keras(layer, [to_keras(x) for x in xs])
     for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
         assert a.shape == b.shape, f"{what}, output {i}: shape {a.shape}, Keras {b.shape}"
@@ -376,11 +366,9 @@ def check_against_keras(kind: str, data: st.DataObject, pinned: dict[str, Any]) 
 @settings(max_examples=20)
 @given(data=st.data())
 def test_dense_after_flatten_equals_keras_both_ways(data: st.DataObject) -> None:
-    """The Flatten -> Dense trap (keras-h5.md §8): the kernel's rows follow Keras's H, W, C order.
-
-    Without ``flattened_from`` the conversion silently gives different numbers; with it, our
-    Flatten+Dense on (C, H, W) equals Keras's ``Sequential([Flatten(), Dense()])`` on (H, W, C).
-    """
+    """The Flatten -> Dense trap (keras-h5.md §8) cannot happen: our Flatten orders an image's
+    values as Keras's does (H, W, C), so plain weight conversion gives Keras's numbers for
+    Flatten+Dense on (C, H, W) and Keras's ``Sequential([Flatten(), Dense()])`` on (H, W, C)."""
     keras = keras_module()
     c, h, w, units = (data.draw(st.integers(lo, 4)) for lo in (2, 1, 2, 1))  # C, H*W above 1
     seed = data.draw(SEEDS, label="seed")
@@ -390,7 +378,7 @@ def test_dense_after_flatten_equals_keras_both_ways(data: st.DataObject) -> None
     flat = (c * h * w,)
     dense = dense_spec.build([flat], params)
     model = nn.Sequential(get_spec("Flatten").build([(c, h, w)], {}), dense)
-    ctx = KerasContext(input_shapes=(flat,), flattened_from=(c, h, w))
+    ctx = KerasContext(input_shapes=(flat,))
     with torch.random.fork_rng(devices=[]):
         keras.utils.set_random_seed(seed)
         layers = [keras.layers.Flatten(), keras.layers.Dense(units, activation="tanh")]
@@ -398,17 +386,18 @@ def test_dense_after_flatten_equals_keras_both_ways(data: st.DataObject) -> None
     keras_dense = keras_model.layers[-1]
     xs = [rng.uniform(-1, 1, (BATCH, c, h, w)).astype(np.float32)]
 
-    # (a) ours -> Keras; the same conversion without flattened_from must not match
+    # (a) ours -> Keras
     randomise_(dense, seed)
     keras_dense.set_weights([a for _, a in dense_spec.keras_weights(dense, ctx)])
     assert_same_as_keras("Dense", model, keras_model, xs, "Flatten+Dense, our weights")
-    plain = KerasContext(input_shapes=(flat,))
-    keras_dense.set_weights([a for _, a in dense_spec.keras_weights(dense, plain)])
-    with pytest.raises(AssertionError, match="max abs difference"):
-        assert_same_as_keras("Dense", model, keras_model, xs, "without flattened_from")
 
     # (b) Keras -> ours
     arrays = nudged(keras_dense.get_weights(), rng)
     keras_dense.set_weights(arrays)
     dense_spec.set_keras_weights(dense, arrays, ctx)
     assert_same_as_keras("Dense", model, keras_model, xs, "Flatten+Dense, Keras's weights")
+
+    # and a torch-style flatten (C, H, W order) would silently differ: the test can tell
+    torch_order = nn.Sequential(nn.Flatten(), dense)
+    with pytest.raises(AssertionError, match="max abs difference"):
+        assert_same_as_keras("Dense", torch_order, keras_model, xs, "C, H, W order")
