@@ -117,6 +117,8 @@ def infer_shapes(
             if cache is not None:
                 cache[node_id] = (key, (outs, diags))
         report.diagnostics.extend(diags)
+        if spec.integer_input:
+            report.diagnostics.extend(_integer_source(graph, node_id, in_edges[0].src))
         if outs is not None:
             report.inputs[node_id] = ins
             report.outputs[node_id] = outs
@@ -132,6 +134,33 @@ def _infer_node(
         return None, [Diagnostic(node_id, "error", err.message, err.hint)]
     findings: list[Finding] = spec.check(ins, outs, params)
     return outs, [Diagnostic(node_id, f.severity, f.message, f.hint) for f in findings]
+
+
+def _integer_source(graph: Graph, node_id: str, source_id: str) -> list[Diagnostic]:
+    """Layers that read whole-number ids (Embedding) must get them straight from an Input."""
+    kind = graph.nodes[node_id].kind
+    source = graph.nodes[source_id]
+    if source.kind != "Input":
+        return [
+            Diagnostic(
+                node_id,
+                "error",
+                f"{kind} reads whole-number ids (such as word numbers), but gets the decimal "
+                f"output of {source.name} ({source.kind}).",
+                f"Connect the {kind} straight to an Input whose dtype is int32, holding the ids.",
+            )
+        ]
+    if source.params.get("dtype") != "int32":
+        return [
+            Diagnostic(
+                node_id,
+                "warning",
+                f"{kind} reads whole-number ids, but its Input {source.name} holds decimal "
+                "numbers (dtype float32); they will be cut to whole numbers.",
+                f"Set the dtype of {source.name} to int32.",
+            )
+        ]
+    return []
 
 
 def _unconnected(node_id: str, kind: str, count: int, missing: list[int]) -> Diagnostic:

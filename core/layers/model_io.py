@@ -38,6 +38,14 @@ class Input(LayerSpec):
             minimum=1,
             maximum=1_000_000,
         ),
+        Param(
+            "dtype",
+            "choice",
+            "float32",
+            "The kind of numbers: float32 for measurements and pixels, int32 for whole-number "
+            "ids such as word numbers (what an Embedding reads).",
+            choices=("float32", "int32"),
+        ),
     )
     keras_class = "InputLayer"
 
@@ -51,13 +59,18 @@ class Input(LayerSpec):
         return nn.Identity()
 
     def keras_config(self, params: Mapping[str, Any], ctx: KerasContext) -> dict[str, Any]:
-        return {"batch_input_shape": [None, *keras_shape(params["shape"])], "dtype": "float32"}
+        return {
+            "batch_input_shape": [None, *keras_shape(params["shape"])],
+            "dtype": params["dtype"],
+        }
 
     def params_from_keras(self, config: Mapping[str, Any]) -> dict[str, Any]:
         shape = config.get("batch_input_shape") or config.get("batch_shape")
         if not isinstance(shape, (list, tuple)) or len(shape) < 2:
             return {}
-        return {"shape": studio_shape(shape[1:])}
+        dtype = config.get("dtype")
+        integer = isinstance(dtype, str) and dtype.startswith(("int", "uint"))
+        return {"shape": studio_shape(shape[1:]), "dtype": "int32" if integer else "float32"}
 
 
 @register

@@ -94,6 +94,12 @@ class LayerSpec:
     input_ranks: ClassVar[tuple[int, ...]] = ()
     #: The Keras layer class with the same behaviour, or None when Keras has none.
     keras_class: ClassVar[str | None] = None
+    #: True when the layer reads whole-number ids (Embedding), which only an Input can give.
+    integer_input: ClassVar[bool] = False
+    #: True when the layer computes something other than in inference while training, but
+    #: deterministically, so its training-mode numbers can be compared with Keras's too
+    #: (BatchNormalization). Random layers (Dropout) are compared in inference mode only.
+    compare_in_training: ClassVar[bool] = False
 
     # -- params ----------------------------------------------------------------------------
 
@@ -167,7 +173,21 @@ class LayerSpec:
         """A fresh ``torch.nn.Module`` for these input shapes, initialised as Keras would."""
         raise NotImplementedError
 
+    def example_inputs(
+        self, inputs: Sequence[Shape], params: Mapping[str, Any], rng: np.random.Generator
+    ) -> list[np.ndarray]:
+        """A batch of 2 valid example inputs per port (for tests, benchmarks and previews)."""
+        return [rng.uniform(-1, 1, (2, *shape)).astype(np.float32) for shape in inputs]
+
     # -- Keras -----------------------------------------------------------------------------
+
+    def keras_problems(self, config: Mapping[str, Any]) -> list[str]:
+        """Settings of a Keras layer config that the studio cannot reproduce, as sentences.
+
+        A file with such a layer is refused with these reasons rather than loaded with
+        different numbers. Override for settings Keras has and we do not (``mask_zero``...).
+        """
+        return []
 
     def keras_config(self, params: Mapping[str, Any], ctx: KerasContext) -> dict[str, Any]:
         """The Keras layer config (without ``name``) for these params."""

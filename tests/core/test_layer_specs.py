@@ -180,11 +180,16 @@ def to_keras(x: np.ndarray) -> np.ndarray:
 
 
 def assert_same_as_keras(
-    kind: str, module: nn.Module, layer: Any, xs: Sequence[np.ndarray], what: str
+    kind: str,
+    module: nn.Module,
+    layer: Any,
+    xs: Sequence[np.ndarray],
+    what: str,
+    training: bool = False,
 ) -> None:
     """Our module and the Keras layer give the same outputs, within :data:`TOLERANCE`."""
-    ours = [to_keras(r) for r in run_ours(module, xs)]
-    theirs = run_keras(layer, [to_keras(x) for x in xs])
+    ours = [to_keras(r) for r in run_ours(module, xs, training)]
+    theirs = run_keras(layer, [to_keras(x) for x in xs], training)
     for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
         assert a.shape == b.shape, f"{what}, output {i}: shape {a.shape}, Keras {b.shape}"
         diff = float(np.max(np.abs(a - b))) if a.size else 0.0
@@ -210,9 +215,11 @@ def nudged(arrays: Sequence[np.ndarray], rng: np.random.Generator) -> list[np.nd
     ]
 
 
-def run_ours(module: nn.Module, xs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Run a module in eval mode without gradients; one array per output."""
-    module.eval()
+def run_ours(
+    module: nn.Module, xs: Sequence[np.ndarray], training: bool = False
+) -> list[np.ndarray]:
+    """Run a module in eval (or training) mode without gradients; one array per output."""
+    module.train(training)
     with torch.no_grad():
         result = module(*(torch.from_numpy(x) for x in xs))
     results = result if isinstance(result, (tuple, list)) else [result]
@@ -227,7 +234,7 @@ def keras_module() -> Any:
     return keras
 
 
-def run_keras(layer: Any, xs: Sequence[np.ndarray]) -> list[np.ndarray]:
+def run_keras(layer: Any, xs: Sequence[np.ndarray], training: bool = False) -> list[np.ndarray]:
     """Call a Keras layer in inference mode on channels-last inputs; one array per output.
 
     oneDNN is off for Keras's reference: Keras permutes a one-channel NHWC batch into strides
@@ -236,7 +243,7 @@ def run_keras(layer: Any, xs: Sequence[np.ndarray]) -> list[np.ndarray]:
     """
     keras = keras_module()
     with torch.backends.mkldnn.flags(enabled=False):
-        result = layer(list(xs) if len(xs) > 1 else xs[0], training=False)
+        result = layer(list(xs) if len(xs) > 1 else xs[0], training=training)
     results = result if isinstance(result, (tuple, list)) else [result]
     return [keras.ops.convert_to_numpy(r) for r in results]
 
@@ -290,7 +297,8 @@ def test_module_output_has_the_inferred_shape(kind: str, data: st.DataObject) ->
         return  # Input and Output are the model's ends: compile never builds them
     seed = data.draw(SEEDS, label="seed")
     rng = np.random.default_rng(seed)
-    xs = [rng.uniform(-1, 1, (BATCH, *s)).astype(np.float32) for s in shapes]
+    xs = spec.example_inputs(shapes, params, rng)
+    assert [x.shape for x in xs] == [(BATCH, *s) for s in shapes]
     results = run_ours(spec.build(shapes, params), xs)
     assert [r.shape for r in results] == [(BATCH, *s) for s in outs]
     assert all(r.dtype == np.float32 for r in results)
@@ -342,9 +350,10 @@ def check_against_keras(kind: str, data: st.DataObject, pinned: dict[str, Any]) 
         layer = keras.layers.deserialize(
             {"module": "keras.layers", "class_name": spec.keras_class, "config": config}
         )
-        xs = [rng.uniform(-1, 1, (BATCH, *s)).astype(np.float32) for s in shapes]
+        xs = spec.example_inputs(shapes, params, rng)
         run_keras(layer, [to_keras(x) for x in xs])  # builds it on the channels-last shapes
         module = spec.build(shapes, params)
+    assert spec.keras_problems(layer.get_config()) == []
     back, problems = spec.validate_params(spec.params_from_keras(layer.get_config()))
     assert not problems, problems
     assert spec.keras_config(back, ctx) == spec.keras_config(params, ctx), "config round trip"
@@ -361,6 +370,12 @@ def check_against_keras(kind: str, data: st.DataObject, pinned: dict[str, Any]) 
     layer.set_weights(arrays)
     spec.set_keras_weights(module, arrays, ctx)
     assert_same_as_keras(kind, module, layer, xs, f"{kind}, Keras's weights")
+    if spec.compare_in_training:  # deterministic in training too (BatchNormalization)
+        xs = [
+            np.concatenate([x, spec.example_inputs(shapes, params, rng)[i]])
+            for i, x in enumerate(xs)
+        ]
+        assert_same_as_keras(kind, module, layer, xs, f"{kind}, training", training=True)
 
 
 @settings(max_examples=20)
