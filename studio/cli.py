@@ -7,7 +7,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+from core.catalog import catalog_text, describe
 from core.graph import Graph, GraphLoadError
+from core.layers import all_specs
 from core.shapes import infer_shapes
 from core.summary import format_summary, summarize
 from core.templates import list_templates, load_template, template_names
@@ -75,6 +77,21 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_layers(args: argparse.Namespace) -> int:
+    """Print the layer catalog, or one kind in full."""
+    if not args.kind:
+        print(catalog_text())
+        return 0
+    names = {spec.kind.lower(): spec.kind for spec in all_specs()}
+    kind = names.get(args.kind.lower())
+    if kind is None:
+        raise CliError(
+            f"There is no layer kind called {args.kind!r}. Kinds: {', '.join(names.values())}."
+        )
+    print(describe(kind))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -85,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("templates", help="list the ready-made models to start from")
     p.set_defaults(func=cmd_templates)
+    p = sub.add_parser("layers", help="list every layer kind with its help and params")
+    p.add_argument("kind", nargs="?", help="one kind to describe (Dense, Conv2D, ...)")
+    p.set_defaults(func=cmd_layers)
     p = sub.add_parser("info", help="print a model's summary and its problems")
     p.add_argument("model", metavar="MODEL", help="a model graph file (.json) or a template name")
     p.set_defaults(func=cmd_info)

@@ -100,8 +100,14 @@ class Param:
             allowed = "whole number" + self._range_text()
         else:
             allowed = "number" + self._range_text()
-        default = self.to_json(self.default)
-        return f"{allowed}; default {default!r}" + ("; may be empty" if self.optional else "")
+        if self.type == "bool":
+            default = "on" if self.default else "off"
+        elif self.default is None:
+            default = "empty"
+        else:
+            default = repr(self.to_json(self.default))
+        may_be_empty = self.optional and self.default is not None
+        return f"{allowed}; default {default}" + ("; may be empty" if may_be_empty else "")
 
     # -- helpers ---------------------------------------------------------------------------
 

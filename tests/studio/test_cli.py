@@ -74,3 +74,27 @@ def test_no_command_prints_help_and_version_works():
     assert result.returncode == 0 and "templates" in result.stdout and "info" in result.stdout
     result = run("--version")
     assert result.returncode == 0 and result.stdout.startswith("layer-studio ")
+
+
+def test_layers_prints_every_kind_with_its_help_and_params():
+    from core.catalog import tooltip
+    from core.layers import all_specs
+
+    result = run("layers")
+    assert result.returncode == 0, result.stderr
+    for spec in all_specs():
+        assert f"\n{spec.kind}  [{spec.category}]" in result.stdout
+        for param in spec.params:
+            assert f"- {param.name}: " in result.stdout
+        # the palette's tooltip is made from the same text
+        assert spec.help in tooltip(spec.kind).replace("\n", " ")
+    assert "== Core ==" in result.stdout and "keras.layers.Conv2D" in result.stdout
+
+
+def test_layers_describes_one_kind_and_refuses_unknown_ones():
+    result = run("layers", "conv2d")
+    assert result.returncode == 0
+    assert result.stdout.startswith("Conv2D  [Convolution]")
+    assert "kernel_size" in result.stdout and "default [3, 3]" in result.stdout
+    result = run("layers", "Conv3000D")
+    assert result.returncode == 2 and "no layer kind called 'Conv3000D'" in result.stderr
