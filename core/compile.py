@@ -8,6 +8,7 @@ both in the order the layers were added to the graph; one Output gives a tensor,
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import operator
 import re
@@ -21,6 +22,9 @@ from core.layers import get_spec
 from core.shapes import Diagnostic, ShapeReport, infer_shapes
 
 META_KEY = "layer_studio"
+# fx renames a value that shadows a builtin (``input`` -> ``input_1``), which could collide
+# with another layer's name; never hand fx such a name.
+_BUILTINS = frozenset(dir(builtins))
 
 
 class CompileError(ValueError):
@@ -53,7 +57,7 @@ def python_name(name: str, taken: set[str]) -> str:
     if ident[0].isdigit() or keyword.iskeyword(ident) or ident.startswith("_"):
         ident = f"layer_{ident}"
     base, i = ident, 1
-    while ident in taken or hasattr(nn.Module, ident):
+    while ident in taken or hasattr(nn.Module, ident) or ident in _BUILTINS:
         ident = f"{base}_{i}"
         i += 1
     taken.add(ident)

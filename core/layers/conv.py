@@ -1,11 +1,17 @@
-"""Convolution layers: Conv2D."""
+"""Convolution layers: Conv2D, and what the whole convolution family shares.
+
+Conv1D (``conv1d.py``), Conv2DTranspose (``conv_transpose.py``), SeparableConv2D and
+DepthwiseConv2D (``conv_depthwise.py``) build on the helpers here; pooling uses them too.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from core.layers.activations import make_activation, softmax_findings
@@ -24,7 +30,6 @@ from core.layers.spec import (
     LayerSpec,
     Shape,
     ShapeError,
-    expect_rank,
     format_shape,
     load_array,
     register,
@@ -32,9 +37,37 @@ from core.layers.spec import (
 )
 
 IMAGE_HINT = (
-    "Conv2D works on images. Start the model with an Input of shape (channels, height, width), "
-    "for example (1, 28, 28), or use Dense layers for flat data."
+    "This layer works on images. Start the model with an Input of shape (channels, height, "
+    "width), for example (1, 28, 28), or use Dense layers for flat data."
 )
+
+
+def image_hint(kind: str, shape: Shape) -> str:
+    """What to do when ``kind`` (which needs an image) gets ``shape``, suited to its rank."""
+    if len(shape) == 2:
+        h, w = shape
+        return (
+            f"A {h}×{w} input has no channel axis: give the Input the shape (1, {h}, {w}) (one "
+            "channel for grey pictures), or use Conv1D if it is a sequence of steps×features."
+        )
+    if len(shape) > 3:
+        return (
+            f"{kind} takes one image (channels, height, width) per sample, not a stack of them. "
+            "Reshape the data to three axes, or feed it to Dense layers after a Flatten."
+        )
+    return (
+        f"{kind} works on images. Start the model with an Input of shape (channels, height, "
+        "width), for example (1, 28, 28), or use Dense layers for flat data."
+    )
+
+
+def expect_image(kind: str, shape: Shape) -> None:
+    """Raise a friendly :class:`ShapeError` unless ``shape`` is a channels×height×width image."""
+    if len(shape) != 3:
+        raise ShapeError(
+            f"{kind} needs an image (channels×height×width) but gets {format_shape(shape)}.",
+            image_hint(kind, shape),
+        )
 
 
 def padding_param() -> Param:
@@ -63,6 +96,48 @@ def pair_param(name: str, default: int, help_text: str, optional: bool = False) 
     )
 
 
+def filters_param() -> Param:
+    """The ``filters`` count of the convolutions."""
+    return Param(
+        "filters",
+        "int",
+        32,
+        "How many filters (patterns) to learn; each gives one output channel.",
+        minimum=1,
+        maximum=65536,
+    )
+
+
+def depth_multiplier_param() -> Param:
+    """The ``depth_multiplier`` of the depthwise convolutions."""
+    return Param(
+        "depth_multiplier",
+        "int",
+        1,
+        "How many filters each input channel gets of its own; the output has this many "
+        "channels per input channel.",
+        minimum=1,
+        maximum=4096,
+    )
+
+
+def kernel_params() -> tuple[Param, Param, Param, Param]:
+    """``kernel_size``, ``strides``, ``padding`` and ``dilation_rate`` of a 2-D convolution."""
+    return (
+        pair_param("kernel_size", 3, "Height and width of each filter, such as 3×3."),
+        pair_param("strides", 1, "How far the filter moves each step; 2 halves the size."),
+        padding_param(),
+        pair_param("dilation_rate", 1, "Spacing between filter taps; above 1 sees further."),
+    )
+
+
+def strides_dilation_problems(strides: Sequence[int], dilation: Sequence[int]) -> list[str]:
+    """Keras refuses strides and dilation_rate both above 1; so do we."""
+    if max(strides) > 1 and max(dilation) > 1:
+        return ["strides and dilation_rate cannot both be above 1 (as in Keras)."]
+    return []
+
+
 def spatial_output(
     kind: str,
     shape: Shape,
@@ -76,11 +151,13 @@ def spatial_output(
     spans = [(k - 1) * d + 1 for k, d in zip(window, dilation, strict=True)]
     _, h, w = shape
     if padding == "valid" and (spans[0] > h or spans[1] > w):
+        size = "kernel_size" if what == "kernel" else "pool_size"
+        dilated = " (or dilation_rate)" if max(dilation) > 1 else ""
         raise ShapeError(
             f"{kind}'s {spans[0]}×{spans[1]} {what} is larger than its "
             f"{h}×{w} input ({format_shape(shape)}).",
-            f"Use a smaller {'kernel_size' if what == 'kernel' else 'pool_size'}, set padding to "
-            "'same', or remove a pooling layer before it.",
+            f"Use a smaller {size}{dilated}, set padding to 'same', or remove a pooling layer "
+            "before it.",
         )
     return (
         conv_output_size(h, window[0], strides[0], dilation[0], padding),
@@ -98,27 +175,100 @@ def keras_pads(
     ]
 
 
-@register
-class Conv2D(LayerSpec):
-    kind = "Conv2D"
+def window_pads(shape: Shape, params: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """The (before, after) padding Keras gives each spatial axis of a 2-D convolution."""
+    if params["padding"] == "valid":
+        return [(0, 0), (0, 0)]
+    return keras_pads(shape, params["kernel_size"], params["strides"], params["dilation_rate"])
+
+
+def conv_padding(pads: Sequence[tuple[int, int]]) -> tuple[tuple[int, ...], Pad | None]:
+    """Keras's padding as torch's symmetric ``padding`` argument, or a :class:`Pad` to run first.
+
+    Keras puts the odd row or column of ``padding='same'`` at the bottom or right, which torch's
+    own ``padding`` cannot express; then the convolution gets no padding and a Pad module.
+    """
+    if all(before == after for before, after in pads):
+        return tuple(before for before, _ in pads), None
+    return (0,) * len(pads), Pad(pads)
+
+
+def glorot_uniform_(tensor: torch.Tensor, fan_in: int, fan_out: int) -> None:
+    """Keras's Glorot-uniform initialiser with fans counted on the Keras kernel's shape."""
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    with torch.no_grad():
+        tensor.uniform_(-limit, limit)
+
+
+def unsupported_keras_settings(kind: str, config: Mapping[str, Any]) -> list[str]:
+    """The settings of a Keras convolution config that the studio cannot reproduce."""
+    problems = []
+    data_format = config.get("data_format", "channels_last")
+    if data_format not in (None, "channels_last"):
+        problems.append(
+            f"{kind} uses data_format={data_format!r}; the studio can only import layers that "
+            "keep the channels last, as Keras does by default."
+        )
+    for key in sorted(config):
+        if key.endswith(("_regularizer", "_constraint")) and config[key] is not None:
+            what = "a training penalty" if key.endswith("_regularizer") else "a limit on weights"
+            problems.append(
+                f"{kind} has a {key} ({what}); the studio has no such setting, so training "
+                "it further would give different weights."
+            )
+    return problems
+
+
+class ImageConvSpec(LayerSpec):
+    """What the 2-D convolutions share: image input, Keras layout, findings and Keras checks."""
+
     category = "Convolution"
+    input_ranks = (3,)
+
+    def params_problems(self, params: Mapping[str, Any]) -> list[str]:
+        return strides_dilation_problems(params["strides"], params["dilation_rate"])
+
+    def spatial(self, shape: Shape, params: Mapping[str, Any]) -> tuple[int, int]:
+        """The output height and width for an input of ``shape``, or a friendly error."""
+        expect_image(self.kind, shape)
+        return spatial_output(
+            self.kind,
+            shape,
+            params["kernel_size"],
+            params["strides"],
+            params["dilation_rate"],
+            params["padding"],
+            "kernel",
+        )
+
+    def check(
+        self, inputs: Sequence[Shape], outputs: Sequence[Shape], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        return softmax_findings(params["activation"], outputs[0], self.kind)
+
+    def keras_config(self, params: Mapping[str, Any], ctx: KerasContext) -> dict[str, Any]:
+        return {**super().keras_config(params, ctx), "data_format": "channels_last"}
+
+    def keras_problems(self, config: Mapping[str, Any]) -> list[str]:
+        return unsupported_keras_settings(self.kind, config)
+
+
+def expect_arrays(kind: str, arrays: Sequence[np.ndarray], count: int) -> None:
+    """Refuse a weight list of the wrong length with a clear message."""
+    if len(arrays) != count:
+        raise ValueError(f"{kind} expects {count} weight arrays, got {len(arrays)}.")
+
+
+@register
+class Conv2D(ImageConvSpec):
+    kind = "Conv2D"
     help = (
         "Slides small learnt filters over an image to detect patterns such as edges and shapes; "
         "outputs one feature map per filter."
     )
     params = (
-        Param(
-            "filters",
-            "int",
-            32,
-            "How many filters (patterns) to learn; each gives one output channel.",
-            minimum=1,
-            maximum=65536,
-        ),
-        pair_param("kernel_size", 3, "Height and width of each filter, such as 3×3."),
-        pair_param("strides", 1, "How far the filter moves each step; 2 halves the size."),
-        padding_param(),
-        pair_param("dilation_rate", 1, "Spacing between filter taps; above 1 sees further."),
+        filters_param(),
+        *kernel_params(),
         Param(
             "groups",
             "int",
@@ -130,63 +280,41 @@ class Conv2D(LayerSpec):
         activation_param("linear"),
         use_bias_param(),
     )
-    input_ranks = (3,)
     keras_class = "Conv2D"
 
     def params_problems(self, params: Mapping[str, Any]) -> list[str]:
         problems = []
         if params["filters"] % params["groups"]:
             problems.append("filters must be a multiple of groups.")
-        if max(params["strides"]) > 1 and max(params["dilation_rate"]) > 1:
-            problems.append("strides and dilation_rate cannot both be above 1 (as in Keras).")
-        return problems
+        return problems + super().params_problems(params)
 
     def output_shape(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> Shape:
         (shape,) = inputs
-        expect_rank(self.kind, shape, (3,), "an image (channels×height×width)", IMAGE_HINT)
+        expect_image(self.kind, shape)
         if shape[0] % params["groups"]:
             raise ShapeError(
                 f"Conv2D with groups={params['groups']} needs a number of input channels that "
                 f"groups divides, but gets {shape[0]} channels.",
                 "Set groups to 1 or to a divisor of the input channels.",
             )
-        h, w = spatial_output(
-            self.kind,
-            shape,
-            params["kernel_size"],
-            params["strides"],
-            params["dilation_rate"],
-            params["padding"],
-            "kernel",
-        )
+        h, w = self.spatial(shape, params)
         return (params["filters"], h, w)
-
-    def check(
-        self, inputs: Sequence[Shape], outputs: Sequence[Shape], params: Mapping[str, Any]
-    ) -> list[Finding]:
-        return softmax_findings(params["activation"], outputs[0], self.kind)
 
     def build(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> nn.Module:
         (shape,) = inputs
-        k, s, d = params["kernel_size"], params["strides"], params["dilation_rate"]
-        pads = keras_pads(shape, k, s, d) if params["padding"] == "same" else [(0, 0), (0, 0)]
-        symmetric = all(before == after for before, after in pads)
+        (ph, pw), pad = conv_padding(window_pads(shape, params))
         conv = nn.Conv2d(
             shape[0],
             params["filters"],
-            k,
-            stride=s,
-            padding=(pads[0][0], pads[1][0]) if symmetric else 0,
-            dilation=d,
+            params["kernel_size"],
+            stride=params["strides"],
+            padding=(ph, pw),
+            dilation=params["dilation_rate"],
             groups=params["groups"],
             bias=params["use_bias"],
         )
         keras_init_(conv)
-        pad = None if symmetric else Pad(pads)
         return Activated(conv, make_activation(params["activation"], 3), pad)
-
-    def keras_config(self, params: Mapping[str, Any], ctx: KerasContext) -> dict[str, Any]:
-        return {**super().keras_config(params, ctx), "data_format": "channels_last"}
 
     def keras_weights(self, module: nn.Module, ctx: KerasContext) -> list[tuple[str, np.ndarray]]:
         conv = inner_layer(module, nn.Conv2d)
@@ -199,9 +327,7 @@ class Conv2D(LayerSpec):
         self, module: nn.Module, arrays: Sequence[np.ndarray], ctx: KerasContext
     ) -> None:
         conv = inner_layer(module, nn.Conv2d)
-        expected = 2 if conv.bias is not None else 1
-        if len(arrays) != expected:
-            raise ValueError(f"Conv2D expects {expected} weight arrays, got {len(arrays)}.")
+        expect_arrays(self.kind, arrays, 2 if conv.bias is not None else 1)
         kernel = np.asarray(arrays[0])
         if kernel.ndim != 4:
             raise ValueError(f"Conv2D kernel should have 4 axes but has {kernel.ndim}.")

@@ -174,6 +174,18 @@ def test_odd_layer_names_become_valid_python():
     assert python_name("forward", taken) != "forward"  # would shadow nn.Module.forward
 
 
+def test_inputs_named_like_builtins_keep_their_own_data():
+    """fx renames ``input`` (a builtin) to ``input_1``, which must not capture the next Input."""
+    graph = Graph()
+    first = graph.add_node("Input", {"shape": [3]})
+    second = graph.add_node("Input", {"shape": [5]})
+    assert (first.name, second.name) == ("input", "input_1")
+    for source, units in ((first, 2), (second, 4)):
+        chain(graph, source.id, ("Dense", {"units": units}), ("Output", {}))
+    a, b = compile_graph(graph)(torch.rand(2, 3), torch.rand(2, 5))
+    assert a.shape == (2, 2) and b.shape == (2, 4)
+
+
 def test_summary_of_a_broken_graph_shows_unknowns():
     graph = Graph()
     inp = graph.add_node("Input", {"shape": [8]})
