@@ -83,6 +83,7 @@ def param_values(p: Param) -> st.SearchStrategy[Any]:
     elif p.type == "shape":
         size = st.integers(*_int_range(p, DIM_CAP))
         base = st.lists(size, min_size=1, max_size=4).map(tuple)
+        base = st.one_of(st.just(p.default), base)  # Reshape's target fits few inputs
     else:
         lo, hi = _int_range(p, INT_CAP if p.type == "int" else TUPLE_CAP)
         base = st.integers(lo, hi)
@@ -150,7 +151,7 @@ def non_default(p: Param) -> Any:
     elif p.type == "choice":
         candidates = list(p.choices)
     elif isinstance(start, tuple):
-        candidates = [tuple(v + 1 + i for i, v in enumerate(start)), start]
+        candidates = [start[::-1], tuple(v + 1 + i for i, v in enumerate(start)), start]
     else:
         top = p.maximum if p.maximum is not None else start + 1
         candidates = [start * 2, start + 1, start - 1, (start + top) / 2, start]

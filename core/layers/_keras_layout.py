@@ -1,0 +1,33 @@
+"""Moving shapes and tensors between the studio's layout and Keras's.
+
+The studio keeps every tensor in Keras's element order except that a tensor of three or more
+axes (batch excluded) has its channel axis first instead of last. Layers whose meaning depends
+on the order of axes (Reshape, Permute, merges of different ranks, Dot) are easiest to get
+exactly right by doing what Keras does on a Keras-layout view and converting back.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from core.layers.spec import Shape
+
+
+def keras_shape(shape: Shape) -> Shape:
+    """The Keras (channels-last) form of a per-sample shape in the studio's layout."""
+    return (*shape[1:], shape[0]) if len(shape) >= 3 else tuple(shape)
+
+
+def studio_shape(shape: Shape) -> Shape:
+    """The studio (channels-first) form of a per-sample shape in Keras's layout."""
+    return (shape[-1], *shape[:-1]) if len(shape) >= 3 else tuple(shape)
+
+
+def to_keras_layout(x: torch.Tensor) -> torch.Tensor:
+    """A batch in Keras's layout: the channel axis of a tensor of 3+ axes (batch excluded) last."""
+    return x.movedim(1, -1) if x.dim() >= 4 else x
+
+
+def from_keras_layout(x: torch.Tensor) -> torch.Tensor:
+    """A batch in the studio's layout, from Keras's: the inverse of :func:`to_keras_layout`."""
+    return x.movedim(-1, 1) if x.dim() >= 4 else x
