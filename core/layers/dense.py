@@ -52,7 +52,7 @@ class Dense(LayerSpec):
                 shape,
                 (1,),
                 "a flat input",
-                "Add a Flatten layer before it.",
+                "Add a Flatten layer (or a GlobalAveragePooling2D layer) before it.",
             )
         return (*shape[:-1], params["units"])
 
