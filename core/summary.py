@@ -55,10 +55,15 @@ class ModelSummary:
 
 
 def count_parameters(module: torch.nn.Module) -> tuple[int, int]:
-    """(trainable, non-trainable) counts; float buffers such as running statistics count as
-    non-trainable, as in Keras."""
-    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
+    """(trainable, non-trainable) counts as Keras counts them.
+
+    Float buffers such as running statistics count as non-trainable, as in Keras; parameters
+    that only exist because torch splits what Keras keeps as one (an LSTM's second bias, held
+    at zero and marked ``keras_redundant``) do not count.
+    """
+    counted = [p for p in module.parameters() if not getattr(p, "keras_redundant", False)]
+    trainable = sum(p.numel() for p in counted if p.requires_grad)
+    frozen = sum(p.numel() for p in counted if not p.requires_grad)
     frozen += sum(b.numel() for b in module.buffers() if b.is_floating_point())
     return trainable, frozen
 

@@ -84,6 +84,14 @@ class Recurrent(nn.Module):
         else:
             torch_class = nn.LSTM if cell == "LSTM" else nn.GRU
             self.rnn = torch_class(features, units, bias=use_bias, batch_first=True)
+        if use_bias and cell != "GRU":
+            # Keras's LSTM and SimpleRNN have one bias; torch adds a second (bias_hh). Keep it at
+            # zero and out of training, so that training, counts and files match Keras's.
+            redundant = rnn_weights(self.rnn)[2][1]
+            with torch.no_grad():
+                redundant.zero_()
+            redundant.requires_grad_(False)
+            setattr(redundant, "keras_redundant", True)  # noqa: B010 (a tensor attribute)
         self.activation = rnn_activation(activation)
         self.recurrent_activation = rnn_activation(recurrent_activation)
         if cell == "SimpleRNN":

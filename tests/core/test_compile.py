@@ -10,7 +10,7 @@ from core.compile import CompileError, compile_graph, model_info, python_name
 from core.graph import Graph
 from core.layout import auto_layout
 from core.shapes import infer_shapes
-from core.summary import format_summary, summarize
+from core.summary import count_parameters, format_summary, summarize
 from core.templates import list_templates, load_template, template_names
 
 
@@ -46,13 +46,51 @@ def test_templates_compile_and_match_inferred_shapes(name):
     (input_id,) = model_info(model).inputs
     shape = graph.nodes[input_id].params["shape"]
     model.eval()
-    out = model(torch.randn(3, *shape))
+    if graph.nodes[input_id].params["dtype"] == "int32":  # word ids
+        x = torch.randint(0, 50, (3, *shape), dtype=torch.int32)
+    else:
+        x = torch.randn(3, *shape)
+    out = model(x)
     (output_id,) = model_info(model).outputs
     src = graph.in_edges(output_id)[0]
     assert tuple(out.shape) == (3, *report.outputs[src.src][src.src_port])
     # the module's parameters and the summary agree
-    real = sum(p.numel() for p in model.parameters())
-    assert real == summarize(graph, report).total
+    assert sum(count_parameters(model)) == summarize(graph, report).total
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_templates_have_keras_parameter_counts(name):
+    """Each template, built layer by layer in Keras 3, has exactly our parameter count."""
+    import keras
+
+    from core.layers import KerasContext, get_spec
+    from core.layers.model_io import keras_shape
+
+    graph = load_template(name)
+    report = infer_shapes(graph)
+    tensors = {}
+    for node_id in graph.topological_order():
+        node = graph.nodes[node_id]
+        spec = get_spec(node.kind)
+        if node.kind == "Input":
+            shape = keras_shape(node.params["shape"])
+            tensors[node_id] = keras.Input(shape=shape, dtype=node.params["dtype"])
+            continue
+        if node.kind == "Output":
+            continue
+        ctx = KerasContext(tuple(report.inputs[node_id]))
+        config = {**spec.keras_config(node.params, ctx), "name": node.name}
+        layer = keras.layers.deserialize(
+            {"module": "keras.layers", "class_name": spec.keras_class, "config": config}
+        )
+        args = [tensors[e.src] for _, e in sorted(graph.in_edges(node_id).items())]
+        tensors[node_id] = layer(args if len(args) > 1 else args[0])
+    inputs = [tensors[n] for n in graph.nodes if graph.nodes[n].kind == "Input"]
+    outputs = [
+        tensors[graph.in_edges(n)[0].src] for n in graph.nodes if graph.nodes[n].kind == "Output"
+    ]
+    keras_model = keras.Model(inputs, outputs)
+    assert keras_model.count_params() == summarize(graph, report).total
 
 
 def test_mnist_cnn_has_the_tutorial_parameter_count():
@@ -67,7 +105,14 @@ def test_mnist_cnn_has_the_tutorial_parameter_count():
 
 def test_templates_have_descriptions_and_clean_layouts():
     infos = list_templates()
-    assert {i.name for i in infos} >= {"mnist_cnn", "mlp", "residual"}
+    assert {i.name for i in infos} >= {
+        "mnist_cnn",
+        "mlp",
+        "residual",
+        "text_classifier",
+        "autoencoder",
+        "sequence_cnn",
+    }
     for info in infos:
         assert len(info.description) > 40
         graph = load_template(info.name)

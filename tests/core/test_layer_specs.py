@@ -32,6 +32,7 @@ from core.graph import Graph
 from core.layers import KerasContext, ShapeError, all_specs, get_spec
 from core.layers.params import Param, ParamError
 from core.layers.spec import LayerSpec, Shape
+from core.summary import count_parameters
 
 os.environ["KERAS_BACKEND"] = "torch"  # before any test imports keras
 
@@ -358,6 +359,8 @@ def check_against_keras(kind: str, data: st.DataObject, pinned: dict[str, Any]) 
     back, problems = spec.validate_params(spec.params_from_keras(layer.get_config()))
     assert not problems, problems
     assert spec.keras_config(back, ctx) == spec.keras_config(params, ctx), "config round trip"
+
+    assert sum(count_parameters(module)) == layer.count_params(), "parameter count"
 
     # (a) our weights, converted to Keras's layout, in the Keras layer
     randomise_(module, seed)
