@@ -31,9 +31,9 @@ from core.layers.spec import (
     Shape,
     ShapeError,
     format_shape,
-    load_array,
+    kernel_and_bias,
+    load_kernel_and_bias,
     register,
-    to_numpy,
 )
 
 IMAGE_HINT = (
@@ -317,20 +317,9 @@ class Conv2D(ImageConvSpec):
         return Activated(conv, make_activation(params["activation"], 3), pad)
 
     def keras_weights(self, module: nn.Module, ctx: KerasContext) -> list[tuple[str, np.ndarray]]:
-        conv = inner_layer(module, nn.Conv2d)
-        result = [("kernel", np.ascontiguousarray(to_numpy(conv.weight).transpose(2, 3, 1, 0)))]
-        if conv.bias is not None:
-            result.append(("bias", to_numpy(conv.bias)))
-        return result
+        return kernel_and_bias(inner_layer(module, nn.Conv2d), (2, 3, 1, 0))
 
     def set_keras_weights(
         self, module: nn.Module, arrays: Sequence[np.ndarray], ctx: KerasContext
     ) -> None:
-        conv = inner_layer(module, nn.Conv2d)
-        expect_arrays(self.kind, arrays, 2 if conv.bias is not None else 1)
-        kernel = np.asarray(arrays[0])
-        if kernel.ndim != 4:
-            raise ValueError(f"Conv2D kernel should have 4 axes but has {kernel.ndim}.")
-        load_array(conv.weight, kernel.transpose(3, 2, 0, 1), "Conv2D kernel")
-        if conv.bias is not None:
-            load_array(conv.bias, np.asarray(arrays[1]), "Conv2D bias")
+        load_kernel_and_bias(inner_layer(module, nn.Conv2d), arrays, (3, 2, 0, 1), self.kind)

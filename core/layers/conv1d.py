@@ -12,7 +12,6 @@ from torch import nn
 from core.layers.activations import make_activation, softmax_findings
 from core.layers.conv import (
     conv_padding,
-    expect_arrays,
     filters_param,
     strides_dilation_problems,
     unsupported_keras_settings,
@@ -26,9 +25,9 @@ from core.layers.spec import (
     Shape,
     ShapeError,
     format_shape,
-    load_array,
+    kernel_and_bias,
+    load_kernel_and_bias,
     register,
-    to_numpy,
 )
 
 
@@ -192,20 +191,9 @@ class Conv1D(LayerSpec):
         return unsupported_keras_settings(self.kind, config)
 
     def keras_weights(self, module: nn.Module, ctx: KerasContext) -> list[tuple[str, np.ndarray]]:
-        conv = inner_layer(module, StepsConv1d).conv
-        result = [("kernel", np.ascontiguousarray(to_numpy(conv.weight).transpose(2, 1, 0)))]
-        if conv.bias is not None:
-            result.append(("bias", to_numpy(conv.bias)))
-        return result
+        return kernel_and_bias(inner_layer(module, StepsConv1d).conv, (2, 1, 0))
 
     def set_keras_weights(
         self, module: nn.Module, arrays: Sequence[np.ndarray], ctx: KerasContext
     ) -> None:
-        conv = inner_layer(module, StepsConv1d).conv
-        expect_arrays(self.kind, arrays, 2 if conv.bias is not None else 1)
-        kernel = np.asarray(arrays[0])
-        if kernel.ndim != 3:
-            raise ValueError(f"Conv1D kernel should have 3 axes but has {kernel.ndim}.")
-        load_array(conv.weight, kernel.transpose(2, 1, 0), "Conv1D kernel")
-        if conv.bias is not None:
-            load_array(conv.bias, np.asarray(arrays[1]), "Conv1D bias")
+        load_kernel_and_bias(inner_layer(module, StepsConv1d).conv, arrays, (2, 1, 0), self.kind)

@@ -12,7 +12,6 @@ from torch import nn
 from core.layers.activations import make_activation
 from core.layers.conv import (
     ImageConvSpec,
-    expect_arrays,
     expect_image,
     filters_param,
     pair_param,
@@ -25,9 +24,9 @@ from core.layers.spec import (
     Shape,
     ShapeError,
     format_shape,
-    load_array,
+    kernel_and_bias,
+    load_kernel_and_bias,
     register,
-    to_numpy,
 )
 
 
@@ -233,21 +232,11 @@ class Conv2DTranspose(ImageConvSpec):
         return Activated(layer, make_activation(params["activation"], 3))
 
     def keras_weights(self, module: nn.Module, ctx: KerasContext) -> list[tuple[str, np.ndarray]]:
-        conv = inner_layer(module, CroppedConvTranspose2d).conv
-        # torch (in, filters, kh, kw); Keras (kh, kw, filters, in)
-        result = [("kernel", np.ascontiguousarray(to_numpy(conv.weight).transpose(2, 3, 1, 0)))]
-        if conv.bias is not None:
-            result.append(("bias", to_numpy(conv.bias)))
-        return result
+        return kernel_and_bias(inner_layer(module, CroppedConvTranspose2d).conv, (2, 3, 1, 0))
 
     def set_keras_weights(
         self, module: nn.Module, arrays: Sequence[np.ndarray], ctx: KerasContext
     ) -> None:
-        conv = inner_layer(module, CroppedConvTranspose2d).conv
-        expect_arrays(self.kind, arrays, 2 if conv.bias is not None else 1)
-        kernel = np.asarray(arrays[0])
-        if kernel.ndim != 4:
-            raise ValueError(f"Conv2DTranspose kernel should have 4 axes but has {kernel.ndim}.")
-        load_array(conv.weight, kernel.transpose(3, 2, 0, 1), "Conv2DTranspose kernel")
-        if conv.bias is not None:
-            load_array(conv.bias, np.asarray(arrays[1]), "Conv2DTranspose bias")
+        load_kernel_and_bias(
+            inner_layer(module, CroppedConvTranspose2d).conv, arrays, (3, 2, 0, 1), self.kind
+        )

@@ -17,9 +17,9 @@ from core.layers.spec import (
     LayerSpec,
     Shape,
     expect_rank,
-    load_array,
+    kernel_and_bias,
+    load_kernel_and_bias,
     register,
-    to_numpy,
 )
 
 
@@ -67,23 +67,12 @@ class Dense(LayerSpec):
         return Activated(linear, make_activation(params["activation"], len(shape)))
 
     def keras_weights(self, module: nn.Module, ctx: KerasContext) -> list[tuple[str, np.ndarray]]:
-        linear = inner_layer(module, nn.Linear)
-        kernel = to_numpy(linear.weight).T  # (in, out)
-        result = [("kernel", np.ascontiguousarray(kernel))]
-        if linear.bias is not None:
-            result.append(("bias", to_numpy(linear.bias)))
-        return result
+        return kernel_and_bias(inner_layer(module, nn.Linear), (1, 0))
 
     def set_keras_weights(
         self, module: nn.Module, arrays: Sequence[np.ndarray], ctx: KerasContext
     ) -> None:
-        linear = inner_layer(module, nn.Linear)
-        expected = 2 if linear.bias is not None else 1
-        if len(arrays) != expected:
-            raise ValueError(f"Dense expects {expected} weight arrays, got {len(arrays)}.")
-        load_array(linear.weight, np.asarray(arrays[0]).T, "Dense kernel")
-        if linear.bias is not None:
-            load_array(linear.bias, np.asarray(arrays[1]), "Dense bias")
+        load_kernel_and_bias(inner_layer(module, nn.Linear), arrays, (1, 0), self.kind)
 
 
 @register

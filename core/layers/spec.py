@@ -237,6 +237,45 @@ def load_array(tensor: torch.Tensor, array: np.ndarray, what: str) -> None:
         tensor.copy_(torch.as_tensor(np.ascontiguousarray(array), dtype=tensor.dtype))
 
 
+def kernel_and_bias(layer: nn.Module, to_keras: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
+    """A Linear or convolution's ``weight`` and ``bias`` as Keras's ``kernel`` and ``bias``.
+
+    Args:
+        layer: A module with a ``weight`` and an optional ``bias``.
+        to_keras: The axis order that turns torch's weight into Keras's kernel.
+    """
+    weight, bias = layer.weight, layer.bias
+    assert isinstance(weight, torch.Tensor)
+    result = [("kernel", np.ascontiguousarray(to_numpy(weight).transpose(*to_keras)))]
+    if isinstance(bias, torch.Tensor):
+        result.append(("bias", to_numpy(bias)))
+    return result
+
+
+def load_kernel_and_bias(
+    layer: nn.Module, arrays: Sequence[np.ndarray], to_torch: tuple[int, ...], kind: str
+) -> None:
+    """Load Keras's ``kernel`` (and ``bias``) into a layer's ``weight`` (and ``bias``).
+
+    Args:
+        layer: A module with a ``weight`` and an optional ``bias``.
+        arrays: Keras's arrays, kernel first.
+        to_torch: The axis order that turns Keras's kernel into torch's weight.
+        kind: The layer kind, for error messages.
+    """
+    weight, bias = layer.weight, layer.bias
+    assert isinstance(weight, torch.Tensor)
+    has_bias = isinstance(bias, torch.Tensor)
+    if len(arrays) != 1 + has_bias:
+        raise ValueError(f"{kind} expects {1 + has_bias} weight arrays, got {len(arrays)}.")
+    kernel = np.asarray(arrays[0])
+    if kernel.ndim != len(to_torch):
+        raise ValueError(f"{kind} kernel should have {len(to_torch)} axes but has {kernel.ndim}.")
+    load_array(weight, kernel.transpose(*to_torch), f"{kind} kernel")
+    if isinstance(bias, torch.Tensor):
+        load_array(bias, np.asarray(arrays[1]), f"{kind} bias")
+
+
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     """A float32 numpy copy of a tensor."""
     return tensor.detach().cpu().numpy().astype(np.float32, copy=True)
