@@ -121,6 +121,18 @@ def depth_multiplier_param() -> Param:
     )
 
 
+def groups_param() -> Param:
+    """Keras's ``groups`` of Conv1D and Conv2D."""
+    return Param(
+        "groups",
+        "int",
+        1,
+        "Split channels into this many independent groups (1 = ordinary convolution).",
+        minimum=1,
+        maximum=65536,
+    )
+
+
 def kernel_params() -> tuple[Param, Param, Param, Param]:
     """``kernel_size``, ``strides``, ``padding`` and ``dilation_rate`` of a 2-D convolution."""
     return (
@@ -269,14 +281,7 @@ class Conv2D(ImageConvSpec):
     params = (
         filters_param(),
         *kernel_params(),
-        Param(
-            "groups",
-            "int",
-            1,
-            "Split channels into this many independent groups (1 = ordinary convolution).",
-            minimum=1,
-            maximum=65536,
-        ),
+        groups_param(),
         activation_param("linear"),
         use_bias_param(),
     )

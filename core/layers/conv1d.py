@@ -13,6 +13,7 @@ from core.layers.activations import make_activation, softmax_findings
 from core.layers.conv import (
     conv_padding,
     filters_param,
+    groups_param,
     strides_dilation_problems,
     unsupported_keras_settings,
 )
@@ -87,14 +88,7 @@ class Conv1D(LayerSpec):
             choices=("valid", "same", "causal"),
         ),
         _length_param("dilation_rate", 1, "Spacing between filter taps; above 1 sees further."),
-        Param(
-            "groups",
-            "int",
-            1,
-            "Split channels into this many independent groups (1 = ordinary convolution).",
-            minimum=1,
-            maximum=65536,
-        ),
+        groups_param(),
         activation_param("linear"),
         use_bias_param(),
     )

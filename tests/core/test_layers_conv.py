@@ -20,6 +20,7 @@ import torch
 from core.layers import KerasContext, ShapeError, get_spec
 from core.layers.conv_transpose import keras_crops, torch_layout, transpose_output_size
 from core.layers.modules import Pad
+from tests.core.layer_checks import params_of, plain
 
 os.environ["KERAS_BACKEND"] = "torch"  # before keras is imported
 
@@ -40,27 +41,11 @@ def keras() -> Any:
     return k
 
 
-def params_of(kind: str, **given: Any) -> dict[str, Any]:
-    """Complete params of ``kind`` from ``given``, which must be valid."""
-    params, problems = get_spec(kind).validate_params(given)
-    assert not problems, problems
-    return params
-
-
 def refusal(kind: str, shape: tuple[int, ...], **given: Any) -> ShapeError:
     """The ShapeError that ``kind`` raises for an input of ``shape``."""
     with pytest.raises(ShapeError) as info:
         get_spec(kind).output_shape([shape], params_of(kind, **given))
     return info.value
-
-
-def plain(text: str, *words: str) -> None:
-    """A plain sentence for a non-programmer, holding ``words``."""
-    assert len(text) > 15 and text.endswith(".") and text[0].isalpha(), text
-    for bad in ["Traceback", "Error", "None", "tuple", "{", "[", "__"]:
-        assert bad not in text, text
-    for word in words:
-        assert word in text, f"{word!r} not in {text!r}"
 
 
 def run(module: torch.nn.Module, x: np.ndarray) -> np.ndarray:

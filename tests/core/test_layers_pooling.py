@@ -20,6 +20,7 @@ import torch
 from core.graph import Graph
 from core.layers import Finding, KerasContext, ParamError, Shape, ShapeError, get_spec
 from core.shapes import infer_shapes
+from tests.core.layer_checks import params_of, plain
 
 os.environ["KERAS_BACKEND"] = "torch"  # before keras is imported
 
@@ -36,25 +37,10 @@ RESIZING = ["UpSampling2D", "ZeroPadding2D", "Cropping2D"]
 ALL = WINDOWED + GLOBAL + RESIZING
 
 
-def params_of(kind: str, **given: Any) -> dict[str, Any]:
-    params, problems = get_spec(kind).validate_params(given)
-    assert not problems, problems
-    return params
-
-
 def refused(kind: str, shape: Shape, **given: Any) -> ShapeError:
     with pytest.raises(ShapeError) as info:
         get_spec(kind).output_shape([shape], params_of(kind, **given))
     return info.value
-
-
-def plain(text: str, *words: str) -> None:
-    """A sentence for non-programmers that mentions ``words``."""
-    assert len(text) > 15 and text.endswith(".") and text[0].isalpha(), text
-    for bad in ["Traceback", "Error", "None", "tuple", "{", "[", "__"]:
-        assert bad not in text, text
-    for word in words:
-        assert word in text, f"{word!r} not in {text!r}"
 
 
 def findings(kind: str, shape: Shape, **given: Any) -> list[Finding]:
