@@ -23,6 +23,18 @@ def studio_shape(shape: Shape) -> Shape:
     return (shape[-1], *shape[:-1]) if len(shape) >= 3 else tuple(shape)
 
 
+def torch_axis(axis: int, rank: int) -> int:
+    """Our per-sample (channels-first) index of Keras's existing ``axis`` (the batch is its 0).
+
+    Keras counts axes of channels-last tensors; for images (rank 3 and up) its last axis is our
+    channel axis 0, and its spatial axes are ours shifted by one.
+    """
+    index = axis - 1 if axis > 0 else rank + axis  # channels-last per-sample index
+    if rank >= 3:
+        return 0 if index == rank - 1 else index + 1
+    return index
+
+
 def to_keras_layout(x: torch.Tensor) -> torch.Tensor:
     """A batch in Keras's layout: the channel axis of a tensor of 3+ axes (batch excluded) last."""
     return x.movedim(1, -1) if x.dim() >= 4 else x

@@ -16,7 +16,13 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from core.layers._keras_layout import from_keras_layout, keras_shape, studio_shape, to_keras_layout
+from core.layers._keras_layout import (
+    from_keras_layout,
+    keras_shape,
+    studio_shape,
+    to_keras_layout,
+    torch_axis,
+)
 from core.layers.params import Param, num_inputs_param
 from core.layers.spec import (
     Finding,
@@ -223,18 +229,6 @@ class ConcatModule(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
-
-
-def torch_axis(axis: int, rank: int) -> int:
-    """The per-sample channels-first axis for Keras's ``axis`` (batch is Keras's axis 0).
-
-    Keras counts axes of channels-last tensors; for images (rank 3 and up) its last axis is our
-    channel axis 0, and its spatial axes are ours shifted by one.
-    """
-    index = axis - 1 if axis > 0 else rank + axis  # channels-last per-sample index
-    if rank >= 3:
-        return 0 if index == rank - 1 else index + 1
-    return index
 
 
 @register

@@ -7,20 +7,9 @@ from typing import Any
 
 from torch import nn
 
+from core.layers._keras_layout import keras_shape, studio_shape
 from core.layers.params import Param
 from core.layers.spec import KerasContext, LayerSpec, Shape, register
-
-
-def keras_shape(shape: Sequence[int]) -> list[int]:
-    """A studio (channels-first) per-sample shape in Keras's channels-last layout."""
-    dims = list(shape)
-    return dims[1:] + dims[:1] if len(dims) >= 3 else dims
-
-
-def studio_shape(shape: Sequence[int]) -> tuple[int, ...]:
-    """A Keras channels-last per-sample shape in the studio's channels-first layout."""
-    dims = list(shape)
-    return tuple(dims[-1:] + dims[:-1]) if len(dims) >= 3 else tuple(dims)
 
 
 @register
@@ -70,7 +59,7 @@ class Input(LayerSpec):
             return {}
         dtype = config.get("dtype")
         integer = isinstance(dtype, str) and dtype.startswith(("int", "uint"))
-        return {"shape": studio_shape(shape[1:]), "dtype": "int32" if integer else "float32"}
+        return {"shape": studio_shape(tuple(shape[1:])), "dtype": "int32" if integer else "float32"}
 
 
 @register

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 from torch import nn
 
+from core.layers._keras_layout import torch_axis
 from core.layers._norm_modules import (
     GaussianNoiseModule,
     KerasBatchNorm,
@@ -48,14 +49,6 @@ AXIS_NAMES = {
     3: ("channels", "height", "width"),
     4: ("channels", "depth", "height", "width"),
 }
-
-
-def torch_axis(axis: int, rank: int) -> int:
-    """Our per-sample (channels-first) index of Keras's existing ``axis`` (the batch is its 0)."""
-    index = axis - 1 if axis > 0 else rank + axis  # channels-last per-sample index
-    if rank >= 3:  # Keras's last axis is our channel axis 0; its spatial axes shift by one
-        return 0 if index == rank - 1 else index + 1
-    return index
 
 
 def axis_param(help_text: str) -> Param:

@@ -64,7 +64,7 @@ def test_templates_have_keras_parameter_counts(name):
     import keras
 
     from core.layers import KerasContext, get_spec
-    from core.layers.model_io import keras_shape
+    from core.layers._keras_layout import keras_shape
 
     graph = load_template(name)
     report = infer_shapes(graph)
