@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core.catalog import catalog_text, describe
 from core.graph import Graph, GraphLoadError
+from core.keras_format import KerasFormatError, graph_from_keras_config, read_keras_h5
 from core.layers import all_specs
 from core.shapes import infer_shapes
 from core.summary import format_summary, summarize
@@ -28,6 +29,8 @@ def load_model(target: str) -> Graph:
     if path.is_file():
         if path.stat().st_size > MAX_DOCUMENT_BYTES:
             raise CliError(f"{target} is too large to be a model graph.")
+        if path.suffix.lower() in (".h5", ".hdf5", ".keras5"):
+            return _load_keras(path)
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
@@ -43,6 +46,17 @@ def load_model(target: str) -> Graph:
     raise CliError(
         f"No file or template called {target!r}. Templates: {', '.join(template_names())}."
     )
+
+
+def _load_keras(path: Path) -> Graph:
+    """The graph of a Keras ``.h5`` model file (its weights are not needed for a summary)."""
+    try:
+        config, _ = read_keras_h5(path)
+        return graph_from_keras_config(config).graph
+    except KerasFormatError as err:
+        raise CliError(f"{path}: {err}") from None
+    except (OSError, ValueError, KeyError) as err:  # not HDF5, broken, or not JSON inside
+        raise CliError(f"Cannot read {path} as a Keras model file: {err}") from None
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
@@ -106,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", nargs="?", help="one kind to describe (Dense, Conv2D, ...)")
     p.set_defaults(func=cmd_layers)
     p = sub.add_parser("info", help="print a model's summary and its problems")
-    p.add_argument("model", metavar="MODEL", help="a model graph file (.json) or a template name")
+    p.add_argument(
+        "model", metavar="MODEL", help="a model file (.json graph or Keras .h5) or a template name"
+    )
     p.set_defaults(func=cmd_info)
     return parser
 

@@ -98,3 +98,17 @@ def test_layers_describes_one_kind_and_refuses_unknown_ones():
     assert "kernel_size" in result.stdout and "default [3, 3]" in result.stdout
     result = run("layers", "Conv3000D")
     assert result.returncode == 2 and "no layer kind called 'Conv3000D'" in result.stderr
+
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "keras"
+
+
+def test_info_opens_keras_files_and_refuses_broken_ones(tmp_path):
+    result = run("info", str(FIXTURES / "k2_cnn.h5"))
+    assert result.returncode == 0, result.stderr
+    assert "conv2d (Conv2D)" in result.stdout and "No problems found." in result.stdout
+    fake = tmp_path / "fake.h5"
+    fake.write_bytes(b"not an HDF5 file at all")
+    result = run("info", str(fake))
+    assert result.returncode == 2 and "Cannot read" in result.stderr
+    assert "Traceback" not in result.stderr
