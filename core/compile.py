@@ -14,6 +14,7 @@ import operator
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import fx, nn
 
@@ -23,8 +24,13 @@ from core.shapes import Diagnostic, ShapeReport, infer_shapes
 
 META_KEY = "layer_studio"
 # fx renames a value that shadows a builtin (``input`` -> ``input_1``), which could collide
-# with another layer's name; never hand fx such a name.
+# with another layer's name; never hand fx such a name. A submodule may not take the name of
+# anything a GraphModule has, class or instance attribute (``training``, ``graph``, ``code``),
+# nor ``self``, the generated forward's first argument.
 _BUILTINS = frozenset(dir(builtins))
+_TAKEN_BY_MODULE = frozenset(
+    {"self", *dir(fx.GraphModule), *vars(fx.GraphModule(nn.Module(), fx.Graph()))}
+)
 
 
 class CompileError(ValueError):
@@ -57,7 +63,7 @@ def python_name(name: str, taken: set[str]) -> str:
     if ident[0].isdigit() or keyword.iskeyword(ident) or ident.startswith("_"):
         ident = f"layer_{ident}"
     base, i = ident, 1
-    while ident in taken or hasattr(nn.Module, ident) or ident in _BUILTINS:
+    while ident in taken or ident in _TAKEN_BY_MODULE or ident in _BUILTINS:
         ident = f"{base}_{i}"
         i += 1
     taken.add(ident)
@@ -65,7 +71,11 @@ def python_name(name: str, taken: set[str]) -> str:
 
 
 def compile_graph(
-    graph: Graph, *, seed: int | None = None, report: ShapeReport | None = None
+    graph: Graph,
+    *,
+    seed: int | None = None,
+    report: ShapeReport | None = None,
+    initialise: bool = True,
 ) -> fx.GraphModule:
     """Build the graph as a ``torch.fx.GraphModule``.
 
@@ -74,6 +84,8 @@ def compile_graph(
         seed: Seed for the weights' initialisation, which then does not disturb the global
             random state. None uses (and advances) the global generator.
         report: The graph's current :class:`~core.shapes.ShapeReport`, to avoid recomputing it.
+        initialise: False leaves every weight at zero instead of drawing it, for a caller
+            that loads them all (opening a file): drawing 50 million weights takes seconds.
 
     Returns:
         The module; :func:`model_info` tells which layers are its inputs, outputs and parts.
@@ -84,6 +96,10 @@ def compile_graph(
     report = report or infer_shapes(graph)
     if report.errors:
         raise CompileError(report.errors, graph)
+    if not initialise:
+        with torch.device("meta"):
+            module = _build(graph, report)
+        return _zeros_on_cpu(module)
     if seed is None:
         return _build(graph, report)
     with torch.random.fork_rng(devices=[]):
@@ -126,6 +142,26 @@ def _build(graph: Graph, report: ShapeReport) -> fx.GraphModule:
     module = fx.GraphModule(root, fx_graph, class_name=python_name(graph.name, set()))
     module.meta[META_KEY] = ModelInfo(tuple(inputs), tuple(outputs), modules)
     return module
+
+
+def _zeros_on_cpu(module: fx.GraphModule) -> fx.GraphModule:
+    """Give a module built on the meta device real zero tensors, keeping each parameter's
+    ``requires_grad`` and attributes (``Module.to_empty`` would drop the attributes)."""
+    for sub in module.modules():
+        for name, param in list(sub.named_parameters(recurse=False)):
+            fresh = nn.Parameter(_lazy_zeros(param), param.requires_grad)
+            fresh.__dict__.update(param.__dict__)
+            setattr(sub, name, fresh)  # through setattr, so nn.RNN refreshes its weight list
+        for name, buffer in list(sub.named_buffers(recurse=False)):
+            setattr(sub, name, _lazy_zeros(buffer))
+    return module
+
+
+def _lazy_zeros(like: torch.Tensor) -> torch.Tensor:
+    """Zeros shaped like ``like``, from ``calloc``: the memory is only touched when written
+    (``torch.zeros`` writes every byte, a tenth of a second per 100 MB)."""
+    dtype = torch.empty(0, dtype=like.dtype).numpy().dtype
+    return torch.from_numpy(np.zeros(tuple(like.shape), dtype=dtype))
 
 
 def model_info(module: fx.GraphModule) -> ModelInfo:

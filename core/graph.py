@@ -93,7 +93,7 @@ def name_problem(name: object) -> str | None:
         return "A name cannot be empty."
     if len(name) > MAX_NAME_LENGTH:
         return f"A name can have at most {MAX_NAME_LENGTH} characters."
-    if "/" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if "/" in name or any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) < 0xE000 for c in name):
         return f"The name {name!r} has a '/' or an invisible character; use letters and digits."
     return None
 

@@ -3,44 +3,62 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from core.catalog import catalog_text, describe
+from core.compile import compile_graph, model_info
 from core.graph import Graph, GraphLoadError
-from core.keras_format import KerasFormatError, graph_from_keras_config, read_keras_h5
-from core.layers import all_specs
+from core.h5io import ModelFile, ModelFileError, load_model, save_model
+from core.layers import all_specs, get_spec
 from core.shapes import infer_shapes
 from core.summary import format_summary, summarize
 from core.templates import list_templates, load_template, template_names
+from core.training_settings import OPTIMIZERS, TrainingSettings
 from studio import __version__
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+H5_SUFFIXES = (".h5", ".hdf5")
+HISTORY_EPOCHS = 5
 
 
 class CliError(Exception):
     """A problem to report in one line, with exit status 2, and no traceback."""
 
 
-def load_model(target: str) -> Graph:
-    """A graph from a ``.json`` graph file, or from a template's name."""
+# -- opening models ----------------------------------------------------------------------------
+
+
+def load_graph(target: str) -> tuple[Graph, ModelFile | None]:
+    """A graph from a ``.json`` graph file, a ``.h5`` model file, or a template's name.
+
+    Returns:
+        The graph, and the model file when ``target`` is a ``.h5`` file.
+    """
     path = Path(target)
     if path.is_file():
+        if path.suffix.lower() in (*H5_SUFFIXES, ".keras5"):
+            model = open_model_file(path)
+            return model.graph, model
         if path.stat().st_size > MAX_DOCUMENT_BYTES:
             raise CliError(f"{target} is too large to be a model graph.")
-        if path.suffix.lower() in (".h5", ".hdf5", ".keras5"):
-            return _load_keras(path)
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             raise CliError(f"Cannot read {target}: {err}") from None
         try:
-            return Graph.from_json(text)
+            return Graph.from_json(text), None
         except GraphLoadError as err:
             raise CliError(f"{target}: {err}") from None
     if target in template_names():
-        return load_template(target)
+        return load_template(target), None
     if path.exists():
         raise CliError(f"{target} is not a file.")
     raise CliError(
@@ -48,15 +66,15 @@ def load_model(target: str) -> Graph:
     )
 
 
-def _load_keras(path: Path) -> Graph:
-    """The graph of a Keras ``.h5`` model file (its weights are not needed for a summary)."""
+def open_model_file(path: str | Path) -> ModelFile:
+    """A studio or Keras ``.h5`` model file, or :class:`CliError` saying why it cannot be read."""
     try:
-        config, _ = read_keras_h5(path)
-        return graph_from_keras_config(config).graph
-    except KerasFormatError as err:
-        raise CliError(f"{path}: {err}") from None
-    except (OSError, ValueError, KeyError) as err:  # not HDF5, broken, or not JSON inside
-        raise CliError(f"Cannot read {path} as a Keras model file: {err}") from None
+        return load_model(path)
+    except ModelFileError as err:
+        raise CliError(f"Cannot read {err}") from None
+
+
+# -- templates, layers, new --------------------------------------------------------------------
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
@@ -69,25 +87,6 @@ def cmd_templates(args: argparse.Namespace) -> int:
                 info.description, width=88, initial_indent="    ", subsequent_indent="    "
             )
         )
-    return 0
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    """Print the summary and the diagnostics of a model."""
-    graph = load_model(args.model)
-    report = infer_shapes(graph)
-    if graph.description:
-        print(graph.description)
-        print()
-    print(format_summary(summarize(graph, report)))
-    print()
-    if not report.diagnostics:
-        print("No problems found.")
-    else:
-        errors = len(report.errors)
-        print(f"Problems: {errors} error(s), {len(report.diagnostics) - errors} other(s)")
-        for diagnostic in report.diagnostics:
-            print("  " + diagnostic.text(graph))
     return 0
 
 
@@ -106,6 +105,300 @@ def cmd_layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    """Write a template as an untrained model file."""
+    if args.template not in template_names():
+        names = ", ".join(template_names())
+        raise CliError(f"There is no template called {args.template!r}. Templates: {names}.")
+    out = Path(args.output)
+    if out.suffix.lower() not in H5_SUFFIXES:
+        raise CliError(f"{out} must end in .h5 (a model file), for example {out.stem}.h5.")
+    if out.exists() and not args.overwrite:
+        raise CliError(f"{out} exists already; add --overwrite to replace it.")
+    if not 0 <= args.seed < 2**32:
+        raise CliError(f"The seed must be a whole number from 0 to {2**32 - 1}.")
+    graph = load_template(args.template)
+    report = infer_shapes(graph)
+    module = compile_graph(graph, seed=args.seed, report=report) if report.ok else None
+    try:
+        problems = save_model(out, graph, module, training=TrainingSettings(seed=args.seed))
+    except ModelFileError as err:
+        raise CliError(str(err)) from None
+    total = summarize(graph, report).total
+    print(f"Wrote {out}: {args.template}, {total:,} parameters, untrained (seed {args.seed}).")
+    print(_keras_verdict(problems))
+    return 0
+
+
+# -- info --------------------------------------------------------------------------------------
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print the summary and the diagnostics of a model, and what a model file holds."""
+    graph, model = load_graph(args.model)
+    report = infer_shapes(graph)
+    if graph.description:
+        print(graph.description)
+        print()
+    print(format_summary(summarize(graph, report)))
+    print()
+    if not report.diagnostics:
+        print("No problems found.")
+    else:
+        errors = len(report.errors)
+        print(f"Problems: {errors} error(s), {len(report.diagnostics) - errors} other(s)")
+        for diagnostic in report.diagnostics:
+            print("  " + diagnostic.text(graph))
+    if model is not None:
+        _print_model_file(model)
+    return 0
+
+
+def _keras_verdict(problems: list[str]) -> str:
+    if not problems:
+        return "Keras can open it (keras.models.load_model)."
+    reasons = "\n".join(f"  - {p}" for p in problems)
+    return f"Only the studio can open it; Keras cannot, because:\n{reasons}"
+
+
+def _print_model_file(model: ModelFile) -> None:
+    print()
+    if model.origin == "keras":
+        print("File: made by Keras; the studio reads it as shown above.")
+    else:
+        print("File: a studio model file. " + _keras_verdict(model.keras_problems))
+    if model.module is not None:  # what `predict` takes and gives, in its order
+        info, nodes = model_info(model.module), model.graph.nodes
+        shapes = [f"{nodes[i].name} {_shape_text(nodes[i].params['shape'])}" for i in info.inputs]
+        print(f"Inputs, in order: {', '.join(shapes)}")
+        print(f"Outputs, in order: {', '.join(nodes[i].name for i in info.outputs)}")
+    if model.notes:
+        print("Notes on reading it:")
+        for note in model.notes:
+            print(f"  - {note}")
+    print()
+    print("Training settings:")
+    for key, value in _settings_rows(model.training):
+        print(f"  {key:<12} {value}")
+    print()
+    print(_history_text(model.history))
+
+
+def _settings_rows(t: TrainingSettings) -> list[tuple[str, str]]:
+    extras = [f"learning rate {t.learning_rate:g}"]
+    defaults = OPTIMIZERS[t.optimizer]
+    extras += [f"{k} {v}" for k, v in t.optimizer_options.items() if defaults.get(k) != v]
+    extras += [f"{k} {v:g}" for k, v in (("clipnorm", t.clipnorm), ("clipvalue", t.clipvalue)) if v]
+    loss = t.loss if isinstance(t.loss, str) else "; ".join(f"{k}: {v}" for k, v in t.loss.items())
+    split = f"{t.validation_split * 100:g}% of the data" if t.validation_split else "none"
+    return [
+        ("optimizer", f"{t.optimizer} ({', '.join(extras)})"),
+        ("loss", loss),
+        ("metrics", ", ".join(t.metrics) or "none"),
+        ("epochs", str(t.epochs)),
+        ("batch size", str(t.batch_size)),
+        ("validation", split),
+        ("shuffle", "yes" if t.shuffle else "no"),
+        ("seed", "none (different each run)" if t.seed is None else str(t.seed)),
+        ("device", t.device),
+    ]
+
+
+def _history_text(history: dict[str, list[float | None]]) -> str:
+    """The last epochs of the history as a small table, or that there are none."""
+    epochs = max((len(v) for v in history.values()), default=0)
+    if not epochs:
+        return "History: not trained yet."
+    names = [k for k, v in history.items() if v]
+    first = max(0, epochs - HISTORY_EPOCHS)
+    shown = "" if first == 0 else f"; the last {HISTORY_EPOCHS}"
+    widths = [max(len(n), 9) for n in names]
+    lines = [f"History ({epochs} epoch{'s' if epochs > 1 else ''}{shown}):"]
+    lines.append("  epoch" + "".join(f"  {n:>{w}}" for n, w in zip(names, widths, strict=True)))
+    for epoch in range(first, epochs):
+        cells = []
+        for name, width in zip(names, widths, strict=True):
+            values = history[name]
+            value = values[epoch] if epoch < len(values) else None
+            cells.append(f"  {'-' if value is None else f'{value:.4f}':>{width}}")
+        lines.append(f"  {epoch + 1:>5}" + "".join(cells))
+    return "\n".join(lines)
+
+
+# -- predict -----------------------------------------------------------------------------------
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Run a model file on arrays from .npy/.npz files and save what it predicts."""
+    out = Path(args.output)
+    if out.suffix.lower() not in (".npy", ".npz"):
+        raise CliError(f"The output {out} must end in .npy or .npz.")
+    if args.batch_size < 1:
+        raise CliError("--batch-size must be at least 1.")
+    model = open_model_file(args.model)
+    if model.module is None:
+        errors = len(infer_shapes(model.graph).errors)
+        raise CliError(
+            f"{args.model} holds a model that is not complete ({errors} problem(s)), so it "
+            f"cannot predict. `layer-studio info {args.model}` lists what to fix."
+        )
+    module = model.module
+    info = model_info(module)
+    nodes = [model.graph.nodes[i] for i in info.inputs]
+    names = ", ".join(n.name for n in nodes)
+    if len(args.inputs) != len(nodes):
+        raise CliError(
+            f"The model takes {len(nodes)} input(s) ({names}), in that order; give one --input "
+            f"for each (got {len(args.inputs)})."
+        )
+    last = args.layout == "channels-last"
+    arrays = [
+        _model_input(model, node.id, _read_array(path), path, last)
+        for node, path in zip(nodes, args.inputs, strict=True)
+    ]
+    counts = {len(a) for a in arrays}
+    if len(counts) > 1:
+        raise CliError(f"The inputs hold different numbers of samples ({sorted(counts)}).")
+    results = _predict(module, arrays, args.batch_size)
+    if last:
+        results = [np.moveaxis(r, 1, -1) if r.ndim >= 4 else r for r in results]
+    out_names = [model.graph.nodes[i].name for i in info.outputs]
+    if len(results) > 1 and out.suffix.lower() == ".npy":
+        out = out.with_suffix(".npz")
+        print(f"The model has {len(results)} outputs, so they go into one .npz file: {out}")
+    if out.suffix.lower() == ".npz":
+        arrays_by_name: dict[str, Any] = dict(zip(out_names, results, strict=True))
+        _write_atomically(out, lambda f: np.savez(f, **arrays_by_name))
+    else:
+        _write_atomically(out, lambda f: np.save(f, results[0], allow_pickle=False))
+    print(f"Predicted {len(arrays[0])} sample(s) into {out}:")
+    for name, result in zip(out_names, results, strict=True):
+        print(f"  {name}  {_shape_text(result.shape)}  {result.dtype}")
+    return 0
+
+
+def _shape_text(shape: Sequence[Any]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _read_array(target: str) -> np.ndarray:
+    """The one array of a ``.npy`` or ``.npz`` file, numbers only (never pickled objects)."""
+    path = Path(target)
+    if path.suffix.lower() not in (".npy", ".npz"):
+        raise CliError(f"{target} must be a NumPy .npy or .npz file.")
+    if not path.is_file():
+        raise CliError(
+            f"There is no file {target}." if not path.exists() else f"{target} is a folder."
+        )
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                keys = list(loaded.files)
+                if len(keys) != 1:
+                    raise CliError(
+                        f"{target} holds {len(keys)} arrays ({', '.join(keys[:10])}); give a "
+                        ".npz with exactly one array, or a .npy file."
+                    )
+                loaded = loaded[keys[0]]
+        array = np.asarray(loaded)
+    except CliError:
+        raise
+    except Exception as err:  # damaged or not NumPy at all: zip, header and I/O errors
+        if isinstance(err, ValueError) and "pickle" in str(err):
+            raise CliError(f"{target} holds Python objects, not numbers; it is refused.") from None
+        raise CliError(f"Cannot read {target} as a NumPy file: {err}") from None
+    if array.dtype.kind not in "biuf":
+        raise CliError(f"{target} holds {array.dtype} values; the model needs numbers.")
+    return array
+
+
+def _model_input(
+    model: ModelFile, node_id: str, array: np.ndarray, target: str, channels_last: bool
+) -> np.ndarray:
+    """``array`` checked against Input ``node_id`` and moved into the studio's layout."""
+    node = model.graph.nodes[node_id]
+    shape = tuple(node.params["shape"])
+    keras = (*shape[1:], shape[0]) if len(shape) >= 3 else shape
+    want, other = (keras, shape) if channels_last else (shape, keras)
+    got = tuple(array.shape)
+    if len(got) != len(want) + 1 or got[1:] != want or got[0] == 0:
+        expected = _shape_text(("N", *shape))
+        if len(shape) >= 3:
+            expected += (
+                f" (channels first; with --layout channels-last {_shape_text(('N', *keras))})"
+            )
+        hint = ""
+        if got[1:] == other != want:
+            hint = " It looks like channels-first data: leave out --layout channels-last."
+            if not channels_last:
+                hint = " It looks like channels-last data: add --layout channels-last."
+        elif got == want:
+            hint = " It is one sample without the batch axis: save it with shape (1, ...)."
+        elif got[1:] == want:
+            hint = " It holds no samples."
+        raise CliError(
+            f"{target} has shape {_shape_text(got)}, but input {node.name!r} takes arrays of "
+            f"shape {expected}.{hint}"
+        )
+    if channels_last and array.ndim >= 4:
+        array = np.moveaxis(array, -1, 1)
+    ids = [model.graph.nodes[e.dst] for e in model.graph.out_edges(node_id)]
+    limits = [n.params["input_dim"] for n in ids if get_spec(n.kind).integer_input]
+    if node.params["dtype"] == "int32" or limits:
+        whole = array.dtype.kind in "biu" or bool(np.all(np.mod(array, 1) == 0))
+        if not whole:
+            raise CliError(f"{target}: input {node.name!r} takes whole-number ids.")
+        if limits and array.size and (array.min() < 0 or array.max() >= min(limits)):
+            raise CliError(
+                f"{target}: input {node.name!r} takes ids from 0 to {min(limits) - 1}, but it "
+                f"holds ids from {array.min():g} to {array.max():g}."
+            )
+        return np.ascontiguousarray(array, dtype=np.int64)
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    if not np.isfinite(array).all():  # after the cast: 1e300 is infinite in float32
+        raise CliError(f"{target} holds NaN or infinite values; the model cannot use them.")
+    return array
+
+
+def _predict(module: Any, arrays: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
+    """The module's outputs on ``arrays`` (eval mode, no gradients), batch by batch."""
+    import torch
+
+    module.eval()
+    parts: list[list[np.ndarray]] = []
+    with torch.no_grad():
+        for start in range(0, len(arrays[0]), batch_size):
+            batch = [torch.from_numpy(a[start : start + batch_size]) for a in arrays]
+            try:
+                result = module(*batch)
+            except (RuntimeError, ValueError, IndexError) as err:
+                raise CliError(f"The model failed on this data: {err}") from None
+            results = result if isinstance(result, tuple) else (result,)
+            parts.append([r.detach().cpu().numpy() for r in results])
+    return [np.concatenate(chunks) for chunks in zip(*parts, strict=True)]
+
+
+def _write_atomically(path: Path, write: Any) -> None:
+    """Write ``path`` through ``write(file)`` into a temporary file, then move it over."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise CliError(f"Cannot write {path}: {err.strerror or err}.") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException as err:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise CliError(f"Cannot write {path}: {err.strerror or err}.") from None
+        raise
+
+
+# -- the parser --------------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -119,11 +412,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("layers", help="list every layer kind with its help and params")
     p.add_argument("kind", nargs="?", help="one kind to describe (Dense, Conv2D, ...)")
     p.set_defaults(func=cmd_layers)
-    p = sub.add_parser("info", help="print a model's summary and its problems")
+    p = sub.add_parser("new", help="write a template as an untrained model file (.h5)")
+    p.add_argument("template", metavar="TEMPLATE", help="a template's name (see `templates`)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.h5", help="the file to write")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the weights (0)")
+    p.add_argument("--overwrite", action="store_true", help="replace FILE.h5 if it exists")
+    p.set_defaults(func=cmd_new)
+    p = sub.add_parser("info", help="print a model's summary, its problems and its training")
     p.add_argument(
-        "model", metavar="MODEL", help="a model file (.json graph or Keras .h5) or a template name"
+        "model", metavar="MODEL", help="a model file (.h5 or .json graph) or a template name"
     )
     p.set_defaults(func=cmd_info)
+    p = sub.add_parser("predict", help="run a model file on NumPy arrays and save the results")
+    p.add_argument("model", metavar="MODEL.h5", help="a model file (studio or Keras .h5)")
+    p.add_argument(
+        "-i", "--input", dest="inputs", action="append", required=True, metavar="X.npy",
+        help="one model input's samples (.npy, or .npz of one array); give one --input per "
+        "model input, in the order `info` lists them",
+    )  # fmt: skip
+    p.add_argument(
+        "-o", "--output", required=True, metavar="Y.npy",
+        help="where to save the predictions: .npy, or .npz (one array per output)",
+    )  # fmt: skip
+    layouts = ("channels-first", "channels-last")
+    p.add_argument(
+        "--layout", choices=layouts, default=layouts[0],
+        help="images as (N, C, H, W), the studio's layout (default), or (N, H, W, C) as in Keras",
+    )  # fmt: skip
+    p.add_argument("--batch-size", type=int, default=256, metavar="N", help="samples per step")
+    p.set_defaults(func=cmd_predict)
     return parser
 
 
@@ -141,3 +458,5 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # output piped into `head`
         return 0
+    except KeyboardInterrupt:
+        return 130

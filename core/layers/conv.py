@@ -221,13 +221,6 @@ def unsupported_keras_settings(kind: str, config: Mapping[str, Any]) -> list[str
             f"{kind} uses data_format={data_format!r}; the studio can only import layers that "
             "keep the channels last, as Keras does by default."
         )
-    for key in sorted(config):
-        if key.endswith(("_regularizer", "_constraint")) and config[key] is not None:
-            what = "a training penalty" if key.endswith("_regularizer") else "a limit on weights"
-            problems.append(
-                f"{kind} has a {key} ({what}); the studio has no such setting, so training "
-                "it further would give different weights."
-            )
     return problems
 
 

@@ -6,10 +6,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from core.layers.activations import make_activation, softmax_findings
-from core.layers.modules import Activated, inner_layer, keras_init_
+from core.layers.modules import Activated, inner_layer
 from core.layers.params import Param, activation_param, use_bias_param
 from core.layers.spec import (
     Finding,
@@ -17,8 +19,7 @@ from core.layers.spec import (
     LayerSpec,
     Shape,
     expect_rank,
-    kernel_and_bias,
-    load_kernel_and_bias,
+    load_array,
     register,
 )
 
@@ -63,16 +64,44 @@ class Dense(LayerSpec):
 
     def build(self, inputs: Sequence[Shape], params: Mapping[str, Any]) -> nn.Module:
         (shape,) = inputs
-        linear = keras_init_(nn.Linear(shape[-1], params["units"], bias=params["use_bias"]))
-        return Activated(linear, make_activation(params["activation"], len(shape)))
+        layer = DenseKernel(shape[-1], params["units"], bias=params["use_bias"])
+        return Activated(layer, make_activation(params["activation"], len(shape)))
 
     def keras_weights(self, module: nn.Module, ctx: KerasContext) -> list[tuple[str, np.ndarray]]:
-        return kernel_and_bias(inner_layer(module, nn.Linear), (1, 0))
+        layer = inner_layer(module, DenseKernel)
+        tensors = [("kernel", layer.kernel), ("bias", layer.bias)]
+        return [(name, t.detach().cpu().numpy()) for name, t in tensors if t is not None]
 
     def set_keras_weights(
         self, module: nn.Module, arrays: Sequence[np.ndarray], ctx: KerasContext
     ) -> None:
-        load_kernel_and_bias(inner_layer(module, nn.Linear), arrays, (1, 0), self.kind)
+        layer = inner_layer(module, DenseKernel)
+        tensors = [t for t in (layer.kernel, layer.bias) if t is not None]
+        if len(arrays) != len(tensors):
+            raise ValueError(f"Dense expects {len(tensors)} weight arrays, got {len(arrays)}.")
+        for what, tensor, array in zip(("kernel", "bias"), tensors, arrays, strict=False):
+            load_array(tensor, array, f"Dense {what}")
+
+
+class DenseKernel(nn.Module):
+    """``x @ kernel + bias`` with Keras's ``(inputs, units)`` kernel, initialised as Keras does.
+
+    Holding the kernel in Keras's layout (``nn.Linear`` holds its transpose) costs nothing in
+    speed and lets model files be written and read without transposing the largest arrays.
+    """
+
+    def __init__(self, inputs: int, units: int, bias: bool = True) -> None:
+        super().__init__()
+        self.kernel = nn.Parameter(torch.empty(inputs, units))
+        self.bias = nn.Parameter(torch.zeros(units)) if bias else None
+        nn.init.xavier_uniform_(self.kernel)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.kernel.T, self.bias)
+
+    def extra_repr(self) -> str:
+        inputs, units = self.kernel.shape
+        return f"inputs={inputs}, units={units}, bias={self.bias is not None}"
 
 
 @register

@@ -141,13 +141,6 @@ class AxisNormSpec(LayerSpec):
                 f"{self.kind} normalises over several axes at once (axis={list(axis)}); the "
                 "studio normalises along one axis only."
             )
-        for what in ("regularizer", "constraint"):
-            names = [f"{w}_{what}" for w in ("gamma", "beta") if config.get(f"{w}_{what}")]
-            if names:
-                problems.append(
-                    f"{self.kind} has a {what} ({', '.join(names)}), which the studio does not "
-                    "apply, so the layer would train differently."
-                )
         for key, what in UNSUPPORTED.items():
             if config.get(key):
                 problems.append(f"{self.kind} uses {what} ({key}), which the studio does not have.")

@@ -189,6 +189,27 @@ class LayerSpec:
         """
         return []
 
+    def keras_notes(self, config: Mapping[str, Any]) -> list[str]:
+        """What a user should know about a Keras layer config the studio opens anyway.
+
+        One rule for every kind: settings that change how a layer trains but not what it
+        predicts (regularizers, constraints, a frozen layer) are opened, and named here.
+        """
+        notes = []
+        for key in sorted(k for k in config if isinstance(k, str)):
+            if key.endswith(("_regularizer", "_constraint")) and config[key] is not None:
+                what = "a training penalty" if key.endswith("_regularizer") else "a weight limit"
+                notes.append(
+                    f"has a {key} ({what}), which the studio does not apply when training; "
+                    "its predictions are the same."
+                )
+        if config.get("trainable") is False:
+            notes.append(
+                "was frozen (trainable: false) in Keras; the studio trains every layer, so "
+                "training it further will change this layer too."
+            )
+        return notes
+
     def keras_config(self, params: Mapping[str, Any], ctx: KerasContext) -> dict[str, Any]:
         """The Keras layer config (without ``name``) for these params."""
         return {p.name: p.to_json(params[p.name]) for p in self.params if not p.studio_only}
@@ -227,14 +248,36 @@ def expect_rank(kind: str, shape: Shape, ranks: Sequence[int], wants: str, hint:
         raise ShapeError(f"{kind} needs {wants} but gets {format_shape(shape)}.", hint)
 
 
+class FreshArray(np.ndarray):
+    """An array that nothing else holds (just read from a file): :func:`load_array` may give
+    its memory to the tensor instead of copying it. Make one with ``array.view(FreshArray)``."""
+
+
 def load_array(tensor: torch.Tensor, array: np.ndarray, what: str) -> None:
-    """Copy ``array`` into ``tensor`` in place, refusing a different shape with a clear message."""
-    if tuple(array.shape) != tuple(tensor.shape):
+    """Copy ``array`` into ``tensor`` in place, refusing a different shape with a clear message.
+
+    A transposed view is copied by torch directly (in parallel, without a numpy copy first);
+    a :class:`FreshArray` of the tensor's own type and layout is adopted without any copy.
+    """
+    fresh = isinstance(array, FreshArray)
+    source = np.asarray(array)
+    if tuple(source.shape) != tuple(tensor.shape):
         raise ValueError(
-            f"{what} should have shape {tuple(tensor.shape)} but has {tuple(array.shape)}."
+            f"{what} should have shape {tuple(tensor.shape)} but has {tuple(source.shape)}."
         )
+    if source.dtype.kind not in "fiub":
+        raise ValueError(f"{what} should hold numbers, not {source.dtype}.")
+    if not source.dtype.isnative or source.dtype.kind == "u":
+        source = source.astype(np.float64 if source.dtype.kind == "f" else np.int64)
+    elif not source.flags.writeable or any(step < 0 for step in source.strides):
+        source = np.ascontiguousarray(source)
+    value = torch.from_numpy(source)
+    adopt = fresh and source.flags.c_contiguous and source.flags.writeable
+    if adopt and value.dtype == tensor.dtype and tensor.device.type == "cpu":
+        tensor.data = value
+        return
     with torch.no_grad():
-        tensor.copy_(torch.as_tensor(np.ascontiguousarray(array), dtype=tensor.dtype))
+        tensor.copy_(value)
 
 
 def kernel_and_bias(layer: nn.Module, to_keras: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
@@ -273,7 +316,7 @@ def load_kernel_and_bias(
         raise ValueError(f"{kind} kernel should have {len(to_torch)} axes but has {kernel.ndim}.")
     load_array(weight, kernel.transpose(*to_torch), f"{kind} kernel")
     if isinstance(bias, torch.Tensor):
-        load_array(bias, np.asarray(arrays[1]), f"{kind} bias")
+        load_array(bias, arrays[1], f"{kind} bias")
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:

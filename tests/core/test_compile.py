@@ -176,7 +176,7 @@ def test_keras_style_initialisation():
     model = compile_graph(graph, seed=0)
     biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
     assert biases and all(torch.count_nonzero(b) == 0 for b in biases)
-    weight = next(p for n, p in model.named_parameters() if n.endswith("weight"))
+    weight = next(p for n, p in model.named_parameters() if n.endswith("kernel"))
     limit = (6 / sum(weight.shape)) ** 0.5  # Glorot uniform
     assert weight.abs().max() <= limit and weight.abs().max() > limit / 2
 

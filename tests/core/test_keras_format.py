@@ -6,13 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.compile import compile_graph, model_info
-from core.keras_format import (
-    KerasFormatError,
-    graph_from_keras_config,
-    load_keras_weights,
-    read_keras_h5,
-)
+from core.compile import model_info
+from core.h5io import load_model
+from core.keras_format import KerasFormatError, graph_from_keras_config
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "keras"
 NAMES = sorted(p.stem for p in FIXTURES.glob("*.h5"))
@@ -24,11 +20,9 @@ def test_the_fixtures_are_there():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_keras_files_predict_keras_numbers(name):
-    config, weights = read_keras_h5(FIXTURES / f"{name}.h5")
-    imported = graph_from_keras_config(config)
-    graph = imported.graph
-    model = compile_graph(graph, seed=0)
-    load_keras_weights(model, graph, imported, weights)
+    opened = load_model(FIXTURES / f"{name}.h5")
+    graph, model = opened.graph, opened.module
+    assert model is not None
     model.eval()
     xs = []
     for i, node_id in enumerate(model_info(model).inputs):

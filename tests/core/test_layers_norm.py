@@ -314,8 +314,6 @@ def test_gaussian_noise_of_zero_does_nothing_info() -> None:
     [
         ("BatchNormalization", {"renorm": True}, "batch renormalisation (renorm)"),
         ("BatchNormalization", {"axis": [1, 2]}, "several axes"),
-        ("BatchNormalization", {"gamma_regularizer": {"class_name": "L2"}}, "gamma_regularizer"),
-        ("LayerNormalization", {"beta_constraint": {"class_name": "NonNeg"}}, "beta_constraint"),
         ("LayerNormalization", {"axis": [1, 2, 3]}, "several axes"),
         ("LayerNormalization", {"rms_scaling": True}, "RMS scaling (rms_scaling)"),
         ("SpatialDropout2D", {"data_format": "channels_first"}, "channels_first"),
@@ -326,6 +324,22 @@ def test_keras_settings_we_cannot_reproduce_are_named(
 ) -> None:
     (problem,) = get_spec(kind).keras_problems(config)
     assert words in problem and problem.endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "words"),
+    [
+        ("BatchNormalization", {"gamma_regularizer": {"class_name": "L2"}}, "gamma_regularizer"),
+        ("LayerNormalization", {"beta_constraint": {"class_name": "NonNeg"}}, "beta_constraint"),
+        ("BatchNormalization", {"trainable": False}, "frozen"),
+    ],
+)
+def test_keras_settings_that_only_change_training_are_opened_with_a_note(
+    kind: str, config: dict[str, Any], words: str
+) -> None:
+    assert get_spec(kind).keras_problems(config) == []
+    (note,) = get_spec(kind).keras_notes(config)
+    assert words in note and note.endswith(".")
 
 
 @pytest.mark.parametrize(
