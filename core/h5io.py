@@ -54,14 +54,10 @@ from core.keras_format import (
     keras_output_names,
     load_keras_weights,
 )
+from core.keras_training import from_keras_training_config, to_keras_training_config
 from core.optimizer_state import OptimizerState, read_optimizer_state, write_optimizer_state
 from core.shapes import infer_shapes
-from core.training_settings import (
-    SettingsError,
-    TrainingSettings,
-    from_keras_training_config,
-    to_keras_training_config,
-)
+from core.training_settings import SettingsError, TrainingSettings
 
 FORMAT = "layer-studio-model"
 FORMAT_VERSION = 1
