@@ -308,7 +308,7 @@ def test_info_prints_the_notes_of_an_imported_keras_file(cli, monkeypatch):
         model.notes = ["The file's optimizer uses gradient accumulation; the studio leaves it out."]
         return model
 
-    monkeypatch.setattr(studio.cli, "load_model", with_a_note)
+    monkeypatch.setattr(studio.cli_common, "load_model", with_a_note)
     code, out, err = cli("info", FIXTURES / "k3_functional.h5")
     assert code == 0, err
     assert "Notes on reading it:\n  - The file's optimizer uses gradient accumulation" in out
