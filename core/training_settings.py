@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.graph import Graph
+
 OptionValue = float | bool
 
 # Keras 3 defaults (the tests check them against keras.optimizers.get(name).get_config()).
@@ -331,3 +333,34 @@ class TrainingSettings:
         if problems + more:
             raise SettingsError(problems + more)
         return cls(**values)
+
+
+def suggest_settings(graph: Graph, seed: int | None = 0) -> tuple[TrainingSettings, str]:
+    """Training settings that fit a model's outputs, and a sentence saying why.
+
+    The loss follows what each output layer ends with, as the Keras tutorials pair them:
+    softmax -> categorical crossentropy, sigmoid -> binary crossentropy, anything else is a
+    regression -> mean squared error. Data-based choices (sparse labels) come later.
+    """
+    losses: dict[str, str] = {}
+    reasons = []
+    for node in graph.nodes.values():
+        edge = graph.in_edges(node.id).get(0) if node.kind == "Output" else None
+        if edge is None:
+            continue
+        activation = graph.nodes[edge.src].params.get("activation", "linear")
+        chosen = _LOSS_FOR_ACTIVATION.get(activation, "mean_squared_error")
+        losses[node.name] = chosen
+        reasons.append(f"{graph.nodes[edge.src].name} ends with {activation}, so {chosen}")
+    kinds = set(losses.values())
+    metrics = ["accuracy"] if kinds & {"categorical_crossentropy", "binary_crossentropy"} else []
+    if "mean_squared_error" in kinds:
+        metrics.append("mean_absolute_error")
+    loss: str | dict[str, str] = losses
+    if len(kinds) <= 1:
+        loss = kinds.pop() if kinds else DEFAULT_LOSS
+    why = "; ".join(reasons) + "." if reasons else "The model has no output yet."
+    return TrainingSettings(loss=loss, metrics=metrics, seed=seed), why[0].upper() + why[1:]
+
+
+_LOSS_FOR_ACTIVATION = {"softmax": "categorical_crossentropy", "sigmoid": "binary_crossentropy"}

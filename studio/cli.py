@@ -15,7 +15,7 @@ from core.layers import all_specs
 from core.shapes import infer_shapes
 from core.summary import format_summary, summarize
 from core.templates import list_templates, load_template, template_names
-from core.training_settings import OPTIMIZERS, TrainingSettings
+from core.training_settings import OPTIMIZERS, TrainingSettings, suggest_settings
 from studio import __version__
 from studio.cli_common import CliError, open_model_file, shape_text
 from studio.predict import cmd_predict
@@ -105,7 +105,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     report = infer_shapes(graph)
     module = compile_graph(graph, seed=args.seed, report=report) if report.ok else None
     try:
-        problems = save_model(out, graph, module, training=TrainingSettings(seed=args.seed))
+        problems = save_model(out, graph, module, training=suggest_settings(graph, args.seed)[0])
     except ModelFileError as err:
         raise CliError(str(err)) from None
     total = summarize(graph, report).total

@@ -27,6 +27,7 @@ from core.training_settings import (
     canonical_loss,
     canonical_metric,
     canonical_optimizer,
+    suggest_settings,
 )
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "keras"
@@ -265,3 +266,31 @@ def test_from_json_on_settings_shaped_junk(data: dict[str, object]) -> None:
         check_valid(TrainingSettings.from_json(data))
     except SettingsError as err:
         assert err.problems
+
+
+def test_suggested_settings_follow_the_output_layers() -> None:
+    from core.graph import Graph
+    from core.templates import load_template
+
+    settings, why = suggest_settings(load_template("mnist_cnn"), seed=5)
+    assert (settings.loss, settings.metrics, settings.seed) == (
+        "categorical_crossentropy",
+        ["accuracy"],
+        5,
+    )
+    assert "softmax" in why and why.endswith(".")
+    assert suggest_settings(load_template("text_classifier"))[0].loss == "binary_crossentropy"
+    graph = Graph()
+    source = graph.add_node("Input", {"shape": [4]})
+    cls = graph.add_node("Dense", {"units": 3, "activation": "softmax"}, name="cls")
+    reg = graph.add_node("Dense", {"units": 1}, name="reg")
+    for layer in (cls, reg):
+        graph.connect(source.id, layer.id)
+        graph.connect(layer.id, graph.add_node("Output", name=f"{layer.name}_out").id)
+    settings, why = suggest_settings(graph)
+    assert settings.loss == {
+        "cls_out": "categorical_crossentropy",
+        "reg_out": "mean_squared_error",
+    }
+    assert settings.metrics == ["accuracy", "mean_absolute_error"]
+    assert "reg ends with linear, so mean_squared_error" in why
