@@ -104,3 +104,58 @@ def test_broken_and_shared_functional_models_are_refused_in_one_error():
     for bad in (None, {"class_name": "Sequential"}, {"class_name": "Sequential", "config": {}}):
         with pytest.raises(KerasFormatError):
             graph_from_keras_config(bad)
+
+
+def test_keras_files_with_training_only_settings_open_with_notes(tmp_path):
+    """Regularizers, constraints and frozen layers change training, not predictions."""
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((6, 6, 2)),
+            keras.layers.Conv2D(3, 3, kernel_regularizer="l2", bias_constraint="non_neg"),
+            keras.layers.BatchNormalization(trainable=False),
+            keras.layers.Flatten(),
+            keras.layers.Dense(4, activation="softmax", kernel_regularizer="l1"),
+        ]
+    )
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    path = tmp_path / "regularised.h5"
+    model.save(path)
+    x = np.random.default_rng(0).normal(size=(3, 6, 6, 2)).astype(np.float32)
+    expected = model.predict(x, verbose=0)
+    opened = load_model(path)
+    text = "\n".join(opened.notes)
+    assert "kernel_regularizer" in text and "bias_constraint" in text and "frozen" in text
+    assert opened.training.optimizer == "sgd"
+    assert opened.module is not None
+    opened.module.eval()
+    with torch.no_grad():
+        ours = opened.module(torch.as_tensor(np.ascontiguousarray(np.moveaxis(x, -1, 1))))
+    assert np.abs(ours.numpy() - expected).max() < 1e-5
+
+
+def test_a_keras_file_with_unknown_layers_is_refused_whole(tmp_path):
+    import keras
+
+    from core.h5io import ModelFileError
+
+    model = keras.Sequential(
+        [
+            keras.Input((5, 4)),
+            keras.layers.Conv1D(2, 2),
+            keras.layers.LayerNormalization(rms_scaling=True),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.UnitNormalization(),
+            keras.layers.Dense(2),
+        ]
+    )
+    path = tmp_path / "unknown.h5"
+    model.save(path)
+    with pytest.raises(ModelFileError) as info:
+        load_model(path)
+    text = str(info.value)
+    assert str(path) in text
+    assert "UnitNormalization, which the studio does not have" in text
+    assert "rms_scaling" in text
+    assert "The studio can open models made of" in text and "LSTM" in text
