@@ -338,3 +338,23 @@ def test_random_graphs_reopen_exactly_and_load_in_keras_3(graph: Graph) -> None:
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs, strict=True):
         assert np.abs(to_keras_layout(a) - np.asarray(b, dtype=a.dtype)).max() < 1e-5
+
+
+def test_a_loss_per_output_reaches_keras_and_comes_back(tmp_path: Path) -> None:
+    import keras
+
+    graph = Graph(name="two.heads")
+    source = graph.add_node("Input", {"shape": [4]})
+    cls = graph.add_node("Dense", {"units": 3, "activation": "softmax"}, name="cls.a")
+    reg = graph.add_node("Dense", {"units": 1}, name="reg")
+    for layer in (cls, reg):
+        graph.connect(source.id, layer.id)
+        graph.connect(layer.id, graph.add_node("Output", name=f"{layer.name}_out").id)
+    settings = TrainingSettings(
+        loss={"cls.a_out": "categorical_crossentropy", "reg_out": "huber"}, metrics=["mae"]
+    )
+    path = tmp_path / "two.h5"
+    save_model(path, graph, compile_graph(graph, seed=0), training=settings)
+    model = keras.models.load_model(path)  # compiles: Keras's names for the outputs
+    assert set(model.loss) == {"cls_a", "reg"}
+    assert load_model(path).training == settings
