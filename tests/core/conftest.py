@@ -1,6 +1,9 @@
 """Core test configuration: the Keras reference, corrected where a released Keras is wrong."""
 
 import os
+from typing import Any
+
+import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -46,3 +49,9 @@ def _fix_keras_average_pool_same_padding() -> None:
 
 
 _fix_keras_average_pool_same_padding()
+
+
+@pytest.fixture(scope="module")
+def keras() -> Any:
+    """Keras 3 on the torch backend, the reference the studio is checked against."""
+    return pytest.importorskip("keras")

@@ -43,6 +43,7 @@ __all__ = [
     "keras_compatible_graphs",
     "layer_kinds",
     "small_values",
+    "two_heads",
     "valid_graphs",
 ]
 
@@ -621,3 +622,17 @@ def example_batch(graph: Graph, rng: np.random.Generator, batch: int = 2) -> lis
         else:
             arrays.append(rng.uniform(-1, 1, shape).astype(np.float32))
     return arrays
+
+
+def two_heads(classes: str = "cls", values: str = "reg", name: str = "two_heads") -> Graph:
+    """A hand-made two-output model: one Input (4 features) feeding a softmax Dense
+    ``classes`` (3 units) and a linear Dense ``values`` (1 unit), each with an Output named
+    after it plus ``_out``."""
+    graph = Graph(name=name)
+    source = graph.add_node("Input", {"shape": [4]})
+    cls = graph.add_node("Dense", {"units": 3, "activation": "softmax"}, name=classes)
+    reg = graph.add_node("Dense", {"units": 1}, name=values)
+    for layer in (cls, reg):
+        graph.connect(source.id, layer.id)
+        graph.connect(layer.id, graph.add_node("Output", name=f"{layer.name}_out").id)
+    return graph

@@ -20,7 +20,7 @@ from core.h5io import ModelFile, ModelFileError, load_model, save_model
 from core.shapes import infer_shapes
 from core.templates import load_template, template_names
 from core.training_settings import TrainingSettings
-from tests.core.graph_strategies import example_batch, keras_compatible_graphs
+from tests.core.graph_strategies import example_batch, keras_compatible_graphs, two_heads
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "keras"
 
@@ -343,13 +343,7 @@ def test_random_graphs_reopen_exactly_and_load_in_keras_3(graph: Graph) -> None:
 def test_a_loss_per_output_reaches_keras_and_comes_back(tmp_path: Path) -> None:
     import keras
 
-    graph = Graph(name="two.heads")
-    source = graph.add_node("Input", {"shape": [4]})
-    cls = graph.add_node("Dense", {"units": 3, "activation": "softmax"}, name="cls.a")
-    reg = graph.add_node("Dense", {"units": 1}, name="reg")
-    for layer in (cls, reg):
-        graph.connect(source.id, layer.id)
-        graph.connect(layer.id, graph.add_node("Output", name=f"{layer.name}_out").id)
+    graph = two_heads(classes="cls.a", name="two.heads")
     settings = TrainingSettings(
         loss={"cls.a_out": "categorical_crossentropy", "reg_out": "huber"}, metrics=["mae"]
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -24,24 +23,9 @@ from core.training_settings import (
     SettingsError,
     TrainingSettings,
 )
-from tests.core.test_training_settings import check_valid, json_values, option_names
+from tests.core.test_training_settings import bare, check_valid, json_values, option_names
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "keras"
-FIELDS = [f.name for f in dataclasses.fields(TrainingSettings)]
-# Options every Keras 3 optimizer has; the studio keeps only each optimizer's own ones.
-GENERIC = {"name", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema"}
-GENERIC |= {"ema_momentum", "ema_overwrite_frequency", "loss_scale_factor"}
-GENERIC |= {"gradient_accumulation_steps"}
-
-
-@pytest.fixture(scope="module")
-def keras() -> Any:
-    return pytest.importorskip("keras")
-
-
-def _bare(name: str) -> str:
-    """A Keras metric name without the ``_3`` Keras adds to repeated automatic names."""
-    return re.sub(r"_\d+$", "", name)
 
 
 # -- Keras training_config: reading -----------------------------------------------------------
@@ -259,7 +243,7 @@ def test_keras_3_compiles_every_metric(keras: Any, tmp_path: Path, sparse: bool)
     labels = np.arange(8) % 6
     y = labels if sparse else np.eye(6, dtype=np.float32)[labels]
     result = model.evaluate(x, y, verbose=0, return_dict=True)
-    assert sorted(_bare(k) for k in result) == sorted([*metrics, "loss"])
+    assert sorted(bare(k) for k in result) == sorted([*metrics, "loss"])
 
 
 @pytest.mark.parametrize("model", ["k2_cnn", "k3_cnn", "k2_functional", "k3_functional"])

@@ -7,7 +7,6 @@ import dataclasses
 import json
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +29,6 @@ from core.training_settings import (
     suggest_settings,
 )
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "keras"
 FIELDS = [f.name for f in dataclasses.fields(TrainingSettings)]
 # Options every Keras 3 optimizer has; the studio keeps only each optimizer's own ones.
 GENERIC = {"name", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema"}
@@ -38,12 +36,7 @@ GENERIC |= {"ema_momentum", "ema_overwrite_frequency", "loss_scale_factor"}
 GENERIC |= {"gradient_accumulation_steps"}
 
 
-@pytest.fixture(scope="module")
-def keras() -> Any:
-    return pytest.importorskip("keras")
-
-
-def _bare(name: str) -> str:
+def bare(name: str) -> str:
     """A Keras metric name without the ``_3`` Keras adds to repeated automatic names."""
     return re.sub(r"_\d+$", "", name)
 
@@ -79,7 +72,7 @@ def test_losses_and_metrics_are_keras_names(keras: Any) -> None:
     assert all(type(keras.losses.get(c)).__name__ == c for c in classes)
     for name in METRICS:
         metric = keras.metrics.get(name)
-        assert _bare(metric.name) == name
+        assert bare(metric.name) == name
         assert canonical_metric(type(metric).__name__) == name
     for alias, name in METRIC_ALIASES.items():
         assert canonical_metric(alias) == name
@@ -269,8 +262,8 @@ def test_from_json_on_settings_shaped_junk(data: dict[str, object]) -> None:
 
 
 def test_suggested_settings_follow_the_output_layers() -> None:
-    from core.graph import Graph
     from core.templates import load_template
+    from tests.core.graph_strategies import two_heads
 
     settings, why = suggest_settings(load_template("mnist_cnn"), seed=5)
     assert (settings.loss, settings.metrics, settings.seed) == (
@@ -280,13 +273,7 @@ def test_suggested_settings_follow_the_output_layers() -> None:
     )
     assert "softmax" in why and why.endswith(".")
     assert suggest_settings(load_template("text_classifier"))[0].loss == "binary_crossentropy"
-    graph = Graph()
-    source = graph.add_node("Input", {"shape": [4]})
-    cls = graph.add_node("Dense", {"units": 3, "activation": "softmax"}, name="cls")
-    reg = graph.add_node("Dense", {"units": 1}, name="reg")
-    for layer in (cls, reg):
-        graph.connect(source.id, layer.id)
-        graph.connect(layer.id, graph.add_node("Output", name=f"{layer.name}_out").id)
+    graph = two_heads()
     settings, why = suggest_settings(graph)
     assert settings.loss == {
         "cls_out": "categorical_crossentropy",
