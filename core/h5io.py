@@ -34,10 +34,14 @@ from core.compile import compile_graph, model_info
 from core.graph import Graph, GraphError
 from core.h5safe import (
     ModelFileError,
+    attr_int,
     attr_json,
     attr_names,
+    attr_text,
+    check_model_size,
     check_structure,
     child,
+    dataset_json,
     open_h5,
     read_array,
 )
@@ -57,6 +61,7 @@ from core.keras_format import (
 from core.keras_training import from_keras_training_config, to_keras_training_config
 from core.optimizer_state import OptimizerState, read_optimizer_state, write_optimizer_state
 from core.shapes import infer_shapes
+from core.summary import summarize
 from core.training_settings import SettingsError, TrainingSettings
 
 FORMAT = "layer-studio-model"
@@ -185,12 +190,13 @@ def _write_keras(
     f.attrs["keras_version"] = KERAS_VERSION
     f.attrs["backend"] = KERAS_BACKEND
     f.attrs["model_config"] = json.dumps(keras_model_config(graph, report))
-    outputs = list(keras_output_names(graph, report).values())
-    output_nodes = list(keras_output_names(graph, report))
+    by_output = keras_output_names(graph, report)  # Output node -> Keras output layer
+    outputs = list(dict.fromkeys(by_output.values()))  # two Outputs may read one layer
     settings = training
     if isinstance(training.loss, dict):  # keyed by Output node name in the studio
-        names = {graph.nodes[n].name: k for n, k in zip(output_nodes, outputs, strict=True)}
-        loss = {names.get(k, k): v for k, v in training.loss.items()}
+        given = training.loss  # an Output renamed since keeps the first loss, not a crash
+        fallback = next(iter(given.values()), "mean_squared_error")
+        loss = {by_output[n]: given.get(graph.nodes[n].name, fallback) for n in by_output}
         settings = TrainingSettings.from_json({**training.to_json(), "loss": loss})
     f.attrs["training_config"] = json.dumps(to_keras_training_config(settings, outputs))
     weights = f.create_group("model_weights")
@@ -242,31 +248,21 @@ def load_model(path: str | Path) -> ModelFile:
         raise ModelFileError(problems, path) from None
 
 
-def _read_json(group: h5py.Group, name: str) -> Any:
-    dataset = child(group, name, h5py.Dataset)
-    if dataset.dtype.kind != "S" or dataset.shape != () or dataset.dtype.itemsize > 1 << 26:
-        raise ModelFileError(f"{dataset.name} is not a JSON document.")
-    try:
-        return json.loads(bytes(dataset[()]).decode("utf-8"))
-    except (ValueError, RecursionError, OSError) as err:
-        raise ModelFileError(f"{dataset.name} is damaged ({err}).") from None
-
-
 def _load_studio(f: h5py.File) -> ModelFile:
     studio = child(f, STUDIO_GROUP, h5py.Group)
-    if studio.attrs.get("format") != FORMAT:
+    if attr_text(studio, "format") != FORMAT:
         raise ModelFileError("The file's layer_studio part is not a studio model.")
-    version = studio.attrs.get("version")
-    if not isinstance(version, (int, np.integer)) or version < 1:
+    version = attr_int(studio, "version")
+    if version is None or version < 1:
         raise ModelFileError("The file's layer_studio part has no valid version.")
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"This file was saved by a newer studio (file format {version}); please update."
         )
-    graph = Graph.from_dict(_read_json(studio, "graph"))
-    training = TrainingSettings.from_json(_read_json(studio, "settings"))
-    history = _history(_read_json(studio, "history"))
-    info = _read_json(studio, "info")
+    graph = Graph.from_dict(dataset_json(studio, "graph"))
+    training = TrainingSettings.from_json(dataset_json(studio, "settings"))
+    history = _history(dataset_json(studio, "history"))
+    info = dataset_json(studio, "info")
     if not isinstance(info, dict) or info.get("weights") not in ("none", "studio", "keras"):
         raise ModelFileError("The file's layer_studio/info is not what the studio writes.")
     problems = info.get("keras_problems")
@@ -280,6 +276,7 @@ def _load_studio(f: h5py.File) -> ModelFile:
         return result
     if report.errors:
         raise ModelFileError("The file has weights for a model that is not complete.")
+    check_model_size(summarize(graph, report).total, f)
     module = compile_graph(graph, report=report, initialise=False)
     if info["weights"] == "keras":
         names = keras_names(graph)
@@ -353,8 +350,10 @@ def _read_studio_weights(studio: h5py.Group, module: fx.GraphModule) -> None:
         group = child(root, node_id, h5py.Group)
         with torch.no_grad():
             for key, tensor in state.items():
-                array = read_array(child(group, key, h5py.Dataset), shape=tuple(tensor.shape))
-                tensor.copy_(torch.from_numpy(np.asarray(array, dtype=_numpy_dtype(tensor))))
+                dataset = child(group, key, h5py.Dataset)
+                dtype = _numpy_dtype(tensor)
+                array = read_array(dataset, shape=tuple(tensor.shape), dtype=dtype)
+                tensor.copy_(torch.from_numpy(array))
 
 
 def _numpy_dtype(tensor: torch.Tensor) -> np.dtype[Any]:
@@ -366,6 +365,7 @@ def _load_keras(f: h5py.File) -> ModelFile:
     imported = graph_from_keras_config(config)
     graph = imported.graph
     report = infer_shapes(graph)
+    check_model_size(summarize(graph, report).total, f)
     module = compile_graph(graph, report=report, initialise=False)
     group = child(f, "model_weights", h5py.Group) if "model_weights" in f else f
     weights = _read_keras_arrays(group, imported.nodes, module)

@@ -3,7 +3,9 @@
 Nothing here executes anything from a file: text attributes become JSON through ``json.loads``
 only, datasets are plain numeric arrays whose shape and size are checked before any memory is
 allocated, and soft or external links, external storage and virtual datasets (all of which
-could read other files) are refused, as is compression (HDF5 inflates without bound).
+could read other files) are refused, as is compression (HDF5 inflates without bound). Before
+HDF5 reads a file, its heaps are checked (:func:`check_heaps`): HDF5 2.0.0 loops forever on
+some one-byte damages to them.
 
 A damaged file makes the HDF5 library fail inside any call, and h5py reports that as an
 ``OSError``, ``RuntimeError``, ``KeyError``, ``ValueError`` (``UnicodeDecodeError`` for a
@@ -16,6 +18,7 @@ h5py object directly.
 from __future__ import annotations
 
 import json
+import mmap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +26,8 @@ from typing import Any, TypeVar
 
 import h5py
 import numpy as np
+
+from core.layers.spec import FreshArray
 
 #: The most bytes a JSON attribute may hold (a graph of thousands of layers is a few MB).
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -33,13 +38,15 @@ MAX_ELEMENTS = 2**31
 #: The biggest chunk (in bytes) a dataset may claim beyond its own size: HDF5 allocates a whole
 #: chunk to read any part of it, so a small dataset claiming 4 GB chunks is refused.
 MAX_CHUNK_BYTES = 16 * 1024 * 1024
+#: The longest one problem of a :class:`ModelFileError` is shown.
+MAX_PROBLEM = 600
 #: The longest a name or path is shown in a message.
 MAX_SHOWN = 120
 _NUMERIC = "fiub"  # float, signed and unsigned integer, bool
 #: The HDF5 filters an array may pass through: both keep the size of the data. Compression is
 #: refused because HDF5 inflates a chunk without bound (a 0.5 MB file can make it allocate
 #: 512 MB for 10 numbers), and neither Keras nor the studio compresses.
-_SAFE_FILTERS = {h5py.h5z.FILTER_SHUFFLE: "shuffle", h5py.h5z.FILTER_FLETCHER32: "fletcher32"}
+_SAFE_FILTERS = frozenset({h5py.h5z.FILTER_SHUFFLE, h5py.h5z.FILTER_FLETCHER32})
 #: What h5py raises when the HDF5 library finds the file damaged (see the module docstring).
 _H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
 _T = TypeVar("_T")
@@ -49,7 +56,9 @@ class ModelFileError(Exception):
     """A model file that cannot be read or written; ``problems`` lists every reason."""
 
     def __init__(self, problems: list[str] | str, path: str | Path | None = None) -> None:
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        # Messages may quote values from a hostile file: keep each one short and visible.
+        given = [problems] if isinstance(problems, str) else list(problems)
+        self.problems = [show(p, MAX_PROBLEM) for p in given]
         self.path = None if path is None else str(path)
         lines = self.problems
         head = f"{self.path}: " if self.path else ""
@@ -63,17 +72,24 @@ class ModelFileError(Exception):
 def open_h5(path: str | Path) -> Iterator[h5py.File]:
     """Open ``path`` for reading, turning every way it can fail into :class:`ModelFileError`."""
     path = Path(path)
-    if not path.exists():
-        raise ModelFileError("There is no such file.", path)
-    if path.is_dir():
-        raise ModelFileError("This is a folder, not a model file.", path)
+    try:
+        if path.is_dir():
+            raise ModelFileError("This is a folder, not a model file.", path)
+        with path.open("rb") as raw:
+            start = raw.read(8)
+    except FileNotFoundError:
+        raise ModelFileError("There is no such file.", path) from None
+    except (OSError, ValueError) as err:  # no permission, a name the system refuses
+        raise ModelFileError(f"The file cannot be read ({_reason(err)}).", path) from None
+    if start != b"\x89HDF\r\n\x1a\n":
+        raise ModelFileError("This is not an HDF5 (.h5) file.", path)
+    try:
+        check_heaps(path)
+    except ModelFileError as err:
+        raise ModelFileError(err.problems, path) from None
     try:
         f = h5py.File(path, "r")
     except _H5_ERRORS as err:
-        with path.open("rb") as raw:
-            start = raw.read(8)
-        if start != b"\x89HDF\r\n\x1a\n":
-            raise ModelFileError("This is not an HDF5 (.h5) file.", path) from None
         raise ModelFileError(
             f"The file is damaged and cannot be opened ({_reason(err)}).", path
         ) from None
@@ -81,6 +97,91 @@ def open_h5(path: str | Path) -> Iterator[h5py.File]:
         yield f
     finally:
         f.close()
+
+
+def check_heaps(path: str | Path) -> None:
+    """Refuse a file whose heaps would make HDF5 loop forever.
+
+    HDF5 2.0.0 trusts two structures that one flipped byte can break (both found by fuzzing):
+
+    * a global heap collection (``GCOL``: where variable-length strings live, such as every
+      Keras file's ``model_config``) with an object of size 0: ``H5HG__cache_heap_deserialize``
+      never moves on (an object that runs past its collection is refused too);
+    * a local heap (``HEAP``: the names of a group's members) whose free list loops back on
+      itself: ``H5HL__fl_deserialize`` allocates a node per step, forever.
+
+    So, before HDF5 reads anything, each of them is walked here the way HDF5 walks it (format
+    specification: "Global Heap Collection", "Local Heap"), in time linear in the file's size.
+    """
+    try:
+        with (
+            Path(path).open("rb") as raw,
+            mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as data,
+        ):
+            if _sizes(data) == (8, 8):  # every h5py and Keras file; others are left to HDF5
+                _walk_global_heaps(data)
+                _walk_local_heaps(data)
+    except (OSError, ValueError) as err:
+        raise ModelFileError(f"The file cannot be read ({_reason(err)}).") from None
+
+
+def _sizes(data: mmap.mmap) -> tuple[int, int]:
+    """The superblock's sizes of offsets and of lengths (bytes)."""
+    if len(data) < 16:
+        return 0, 0
+    version = data[8]
+    if version in (0, 1):
+        return data[13], data[14]
+    if version in (2, 3):
+        return data[9], data[10]
+    return 0, 0
+
+
+def _number(data: mmap.mmap, at: int) -> int:
+    return int.from_bytes(data[at : at + 8], "little")
+
+
+def _signatures(data: mmap.mmap, signature: bytes, version: int) -> Iterator[int]:
+    """Where ``signature`` starts a structure of that version (then 3 zero bytes)."""
+    tail = bytes([version, 0, 0, 0])
+    at = data.find(signature)
+    while at != -1:
+        if data[at + 4 : at + 8] == tail:
+            yield at
+        at = data.find(signature, at + 1)
+
+
+def _walk_global_heaps(data: mmap.mmap) -> None:
+    damaged = "A global heap of the file is damaged ({}); the file cannot be read."
+    for at in _signatures(data, b"GCOL", 1):
+        total = _number(data, at + 8)
+        if total < 4096:  # HDF5 never makes a smaller collection: this is not one
+            continue
+        end = at + total
+        if end > len(data):
+            raise ModelFileError(damaged.format("it runs past the end of the file"))
+        place = at + 16
+        while place + 16 <= end:
+            index = int.from_bytes(data[place : place + 2], "little")
+            length = _number(data, place + 8)
+            need = length if index == 0 else 16 + (length + 7) // 8 * 8
+            if need == 0 or place + need > end:
+                raise ModelFileError(damaged.format(f"object {index} at byte {place:,}"))
+            place += need
+
+
+def _walk_local_heaps(data: mmap.mmap) -> None:
+    damaged = "A local heap of the file is damaged ({}); the file cannot be read."
+    for at in _signatures(data, b"HEAP", 0):
+        size, block, start = _number(data, at + 8), _number(data, at + 16), _number(data, at + 24)
+        seen: set[int] = set()
+        while block != 1 and block != 2**64 - 1:  # HDF5's two ways to end the free list
+            if block in seen:
+                raise ModelFileError(damaged.format(f"its free list loops at byte {block:,}"))
+            if block >= size or start + block + 16 > len(data):
+                break  # HDF5 reports this one itself
+            seen.add(block)
+            block = _number(data, start + block)
 
 
 # -- messages --------------------------------------------------------------------------------
@@ -239,6 +340,13 @@ def has_attr(obj: h5py.HLObject, name: str) -> bool:
         ) from None
 
 
+def _is_text(attr: Any) -> bool:
+    """Whether an attribute holds strings (fixed or variable length). Checked on the HDF5 type
+    class, not on numpy's ``dtype.kind``: kind ``O`` also covers variable-length sequences, and
+    HDF5 2.0 crashes (segfault) reading one whose damaged type byte is out of range."""
+    return bool(attr.get_type().get_class() == h5py.h5t.STRING)
+
+
 def _decode(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8")
@@ -254,7 +362,7 @@ def attr_text(obj: h5py.HLObject, name: str) -> str | None:
     where = f"The attribute {show(name)!r} of {_name(obj)}"
     try:
         attr = obj.attrs.get_id(name)
-        if attr.dtype.kind not in "SOU" or attr.shape not in ((), (1,)):
+        if not _is_text(attr) or attr.shape not in ((), (1,)):
             raise ModelFileError(f"{where} is not text.")
         if attr.get_storage_size() > MAX_JSON_BYTES:
             raise ModelFileError(f"{where} is too large.")
@@ -320,7 +428,7 @@ def attr_names(obj: h5py.HLObject, name: str) -> list[str]:
                 raise ModelFileError(f"{where} is not a list.")
             if attr.shape == (0,):
                 continue  # Keras writes an empty list as an empty float64 array
-            if attr.dtype.kind not in "SOU" or attr.get_storage_size() > MAX_JSON_BYTES:
+            if not _is_text(attr) or attr.get_storage_size() > MAX_JSON_BYTES:
                 raise ModelFileError(f"{where} is not a list of text.")
             values = np.asarray(obj.attrs[key]).reshape(-1)
             result.extend(_decode(v) for v in values)
@@ -342,7 +450,7 @@ def check_storage(dataset: h5py.Dataset, where: str | None = None) -> None:
         plist = dataset.id.get_create_plist()
         layout = plist.get_layout()
         external = plist.get_external_count()
-        filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+        filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
     except _H5_ERRORS as err:
         raise _damaged(where, err) from None
     if external:
@@ -351,11 +459,13 @@ def check_storage(dataset: h5py.Dataset, where: str | None = None) -> None:
         raise ModelFileError(f"{where} is a virtual array made of other arrays; this is refused.")
     if layout not in (h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED, h5py.h5d.COMPACT):
         raise ModelFileError(f"{where} has an unknown storage layout.")
-    odd = [code for code in filters if code not in _SAFE_FILTERS]
+    odd = [(code, name) for code, _, _, name in filters if code not in _SAFE_FILTERS]
     if odd:
+        code, name = odd[0]
+        label = show(name.decode("utf-8", "replace")) if isinstance(name, bytes) else "filter"
         raise ModelFileError(
-            f"{where} is compressed (HDF5 filter {odd[0]}); the studio reads only uncompressed "
-            "arrays, as Keras writes them."
+            f"{where} is compressed ({label}, HDF5 filter {code}); the studio reads only "
+            "uncompressed arrays, as Keras writes them."
         )
 
 
@@ -375,7 +485,11 @@ def _layout(dataset: h5py.Dataset, where: str) -> tuple[np.dtype[Any], tuple[int
 
 
 def read_array(
-    dataset: h5py.Dataset, *, shape: tuple[int, ...] | None = None, max_elements: int = MAX_ELEMENTS
+    dataset: h5py.Dataset,
+    *,
+    shape: tuple[int, ...] | None = None,
+    max_elements: int = MAX_ELEMENTS,
+    dtype: np.dtype[Any] | type | str | None = None,
 ) -> np.ndarray:
     """A numeric dataset's values, after checking its type, shape and size.
 
@@ -383,11 +497,14 @@ def read_array(
         dataset: The dataset (found with :func:`child`).
         shape: The exact shape it must have, when known.
         max_elements: The most elements it may have, checked before reading.
+        dtype: The type the values must become (float64 to float32, say); values that do not
+            fit it (1e300 in float32, 300 in uint8) or a kind that cannot become it (floats
+            to integers) are refused instead of silently becoming inf or wrapping around.
     """
     where = _name(dataset)
-    dtype, got = _layout(dataset, where)
-    if dtype.kind not in _NUMERIC or dtype.fields is not None or dtype.subdtype is not None:
-        raise ModelFileError(f"{where} holds {show(str(dtype))}, not numbers.")
+    stored, got = _layout(dataset, where)
+    if stored.kind not in _NUMERIC or stored.fields is not None or stored.subdtype is not None:
+        raise ModelFileError(f"{where} holds {show(str(stored))}, not numbers.")
     if got is None:
         raise ModelFileError(f"{where} holds no values.")
     if shape is not None and got != tuple(shape):
@@ -400,7 +517,26 @@ def read_array(
         raise ModelFileError(
             f"{where} cannot be read; the file is damaged ({_reason(err)})."
         ) from None
-    return np.asarray(values)
+    array = np.asarray(values)
+    result = array if dtype is None else _cast(array, np.dtype(dtype), where)
+    return result.view(FreshArray)  # read for the caller alone: a tensor may adopt it
+
+
+def _cast(array: np.ndarray, dtype: np.dtype[Any], where: str) -> np.ndarray:
+    """``array`` as ``dtype``, refusing values that do not fit."""
+    if array.dtype == dtype:
+        return array
+    if not np.can_cast(array.dtype, dtype, "same_kind"):
+        raise ModelFileError(f"{where} holds {array.dtype} values, which cannot become {dtype}.")
+    if dtype.kind in "iu" and array.size:
+        low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+        if array.min() < low or array.max() > high:
+            raise ModelFileError(f"{where} holds numbers outside the range of {dtype}.")
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            return array.astype(dtype)
+    except FloatingPointError:
+        raise ModelFileError(f"{where} holds numbers too large for {dtype}.") from None
 
 
 def dataset_text(group: h5py.Group, name: str, max_bytes: int = MAX_JSON_BYTES) -> str:

@@ -108,9 +108,9 @@ def write_optimizer_state(group: h5py.Group, saved: OptimizerState) -> None:
             sub.create_dataset(key, data=array)
 
 
-def _check_value(key: str, value: Any) -> bool:
-    if isinstance(value, list):
-        return len(value) <= 16 and all(_check_value(key, v) for v in value)
+def _check_value(key: str, value: Any, nested: bool = False) -> bool:
+    if isinstance(value, list):  # betas: a list of numbers, never deeper
+        return not nested and len(value) <= 16 and all(_check_value(key, v, True) for v in value)
     if isinstance(value, float):
         return math.isfinite(value)
     return value is None or (isinstance(value, (bool, int, str)) and len(str(value)) < 100)

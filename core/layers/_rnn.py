@@ -209,6 +209,8 @@ def _reorder(array: np.ndarray, module: Recurrent, axis: int) -> np.ndarray:
     """Swap the first two gate blocks of a GRU (torch r, z, n <-> Keras z, r, h); else as is."""
     if module.cell != "GRU":
         return array
+    if array.ndim == 0 or array.shape[axis] % 3:
+        raise ValueError(f"GRU weights should hold 3 gates but have shape {array.shape}.")
     blocks = np.split(array, 3, axis=axis)
     return np.concatenate([blocks[1], blocks[0], blocks[2]], axis=axis)
 
