@@ -1,0 +1,139 @@
+"""The canvas mirrors the document: drops from the palette, labels, badges, undo and redo."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from core.layers import format_shape
+from core.shapes import infer_shapes
+from core.templates import load_template
+from ui.editor.commands import DisconnectCommand, SetParamCommand
+from ui.editor.scene import GraphScene
+from ui.editor.view import GraphView
+from ui.palette import kind_mime_data
+
+
+def make(qtbot, template: str = "mnist_cnn") -> tuple[GraphScene, GraphView]:
+    scene = GraphScene(load_template(template))
+    view = GraphView(scene)
+    qtbot.addWidget(view)
+    view.resize(900, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    return scene, view
+
+
+def labels(scene: GraphScene) -> dict:
+    return {edge: item.label.text() for edge, item in scene.edges.items()}
+
+
+def test_every_layer_and_wire_is_drawn_with_its_shape(qtbot) -> None:
+    scene, _ = make(qtbot)
+    graph = scene.graph
+    assert set(scene.nodes) == set(graph.nodes)
+    assert set(scene.edges) == set(graph.edges)
+    report = infer_shapes(graph)
+    for edge, text in labels(scene).items():
+        assert text == format_shape(report.edge_shape(edge))
+    assert "32×26×26" in labels(scene).values()  # the tutorial's first Conv2D
+    conv = next(i for i in scene.nodes.values() if i.kind == "Conv2D")
+    assert conv.title.startswith("Conv2D · 32 · 3×3 · relu")
+    assert not any(item.problem for item in scene.nodes.values())
+
+
+def drop(view: GraphView, kind: str, at: QPoint) -> None:
+    """What Qt sends the canvas when a palette item is dragged over it and let go."""
+    data = kind_mime_data(kind)
+    args = (
+        Qt.DropAction.CopyAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    enter = QDragEnterEvent(at, *args)
+    QApplication.sendEvent(view.viewport(), enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(view.viewport(), QDragMoveEvent(at, *args))
+    QApplication.sendEvent(view.viewport(), QDropEvent(QPointF(at), *args))
+
+
+def test_dropping_a_layer_from_the_palette_adds_it_where_it_falls(qtbot) -> None:
+    scene, view = make(qtbot)
+    before = scene.graph.to_dict()
+    old_ids = set(scene.graph.nodes)
+    drop(view, "Dropout", QPoint(300, 200))
+    added = [n for i, n in scene.graph.nodes.items() if i not in old_ids]
+    assert len(added) == 1 and added[0].kind == "Dropout"
+    expected = view.mapToScene(QPoint(300, 200))
+    assert added[0].position == (expected.x(), expected.y())
+    assert added[0].id in scene.nodes
+    after = scene.graph.to_dict()
+    scene.undo_stack.undo()
+    assert scene.graph.to_dict() == before and added[0].id not in scene.nodes
+    scene.undo_stack.redo()
+    assert scene.graph.to_dict() == after and added[0].id in scene.nodes
+
+
+def test_a_param_change_updates_the_wire_labels_and_undo_restores_them(qtbot) -> None:
+    scene, _ = make(qtbot)
+    graph = scene.graph
+    conv = next(n for n in graph.nodes.values() if n.kind == "Conv2D")
+    original = labels(scene)
+    scene.undo_stack.push(SetParamCommand(graph, conv.id, "filters", 16))
+    assert "16×26×26" in labels(scene).values() and "32×26×26" not in labels(scene).values()
+    assert scene.nodes[conv.id].title.startswith("Conv2D · 16")
+    scene.undo_stack.undo()
+    assert labels(scene) == original
+
+
+def test_a_disconnected_layer_gets_a_badge_that_says_why(qtbot) -> None:
+    scene, _ = make(qtbot)
+    graph = scene.graph
+    dense = next(n for n in graph.nodes.values() if n.kind == "Dense")
+    edge = graph.in_edges(dense.id)[0]
+    scene.undo_stack.push(DisconnectCommand(graph, edge))
+    assert edge not in scene.edges
+    problem = scene.nodes[dense.id].problem
+    assert problem and dense.name in problem and scene.nodes[dense.id].toolTip() == problem
+    scene.undo_stack.undo()
+    assert edge in scene.edges and not scene.nodes[dense.id].problem
+
+
+def test_the_canvas_refuses_drops_that_are_not_layers(qtbot) -> None:
+    scene, view = make(qtbot)
+    before = scene.graph.to_dict()
+    data = QMimeData()
+    data.setText("Dense")  # plain text, not a layer from the palette
+    args = (
+        Qt.DropAction.CopyAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    enter = QDragEnterEvent(QPoint(100, 100), *args)
+    QApplication.sendEvent(view.viewport(), enter)
+    assert not enter.isAccepted()
+    QApplication.sendEvent(view.viewport(), QDropEvent(QPointF(100, 100), *args))
+    assert scene.graph.to_dict() == before
+
+
+def test_the_wheel_zooms_and_fit_shows_the_whole_model(qtbot) -> None:
+    scene, view = make(qtbot)
+    start = view.transform().m11()
+    wheel = QWheelEvent(
+        QPointF(400, 300),
+        QPointF(view.mapToGlobal(QPoint(400, 300))),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view.viewport(), wheel)
+    assert view.transform().m11() > start
+    view.fit()
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert visible.contains(scene.itemsBoundingRect())

@@ -1,0 +1,127 @@
+"""One ``QUndoCommand`` per edit, each calling the core graph API (and its inverse on undo).
+
+Every edit of the canvas goes widget -> command -> ``core.graph`` -> graph event -> scene, so
+undo and redo take the same path as the edit itself and the canvas cannot disagree with the
+document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtGui import QUndoCommand
+
+from core.graph import Edge, Graph, Node
+
+
+class AddNodeCommand(QUndoCommand):
+    """Add a layer of ``kind`` at ``position``; undo removes it, redo brings back the same id."""
+
+    def __init__(self, graph: Graph, kind: str, position: tuple[float, float]) -> None:
+        super().__init__(f"Add {kind}")
+        self.graph, self.kind, self.position = graph, kind, position
+        self.node: Node | None = None
+
+    def redo(self) -> None:
+        if self.node is None:
+            self.node = self.graph.add_node(self.kind, position=self.position)
+        else:
+            node = self.node
+            self.graph.add_node(
+                node.kind, node.params, name=node.name, position=node.position, node_id=node.id
+            )
+
+    def undo(self) -> None:
+        assert self.node is not None
+        self.node, _ = self.graph.remove_node(self.node.id)
+
+
+class RemoveNodesCommand(QUndoCommand):
+    """Remove layers with their wires; undo puts both back where they were."""
+
+    def __init__(self, graph: Graph, node_ids: list[str]) -> None:
+        super().__init__("Delete" if len(node_ids) != 1 else f"Delete {node_ids[0]}")
+        self.graph, self.node_ids = graph, node_ids
+        self.removed: list[tuple[Node, list[Edge]]] = []
+
+    def redo(self) -> None:
+        self.removed = [self.graph.remove_node(n) for n in self.node_ids if n in self.graph.nodes]
+
+    def undo(self) -> None:
+        for node, _ in reversed(self.removed):
+            self.graph.add_node(
+                node.kind,
+                node.params,
+                name=node.name,
+                position=node.position,
+                note=node.note,
+                node_id=node.id,
+            )
+        for _, edges in self.removed:
+            for edge in edges:
+                if edge not in self.graph.edges:
+                    self.graph.connect(edge.src, edge.dst, edge.src_port, edge.dst_port)
+
+
+class ConnectCommand(QUndoCommand):
+    """Wire an output port to an input port."""
+
+    def __init__(self, graph: Graph, edge: Edge) -> None:
+        super().__init__("Connect")
+        self.graph, self.edge = graph, edge
+
+    def redo(self) -> None:
+        e = self.edge
+        self.graph.connect(e.src, e.dst, e.src_port, e.dst_port)
+
+    def undo(self) -> None:
+        self.graph.disconnect(self.edge)
+
+
+class DisconnectCommand(QUndoCommand):
+    """Remove a wire."""
+
+    def __init__(self, graph: Graph, edge: Edge) -> None:
+        super().__init__("Disconnect")
+        self.graph, self.edge = graph, edge
+
+    def redo(self) -> None:
+        self.graph.disconnect(self.edge)
+
+    def undo(self) -> None:
+        e = self.edge
+        self.graph.connect(e.src, e.dst, e.src_port, e.dst_port)
+
+
+class MoveCommand(QUndoCommand):
+    """Move layers (one step for all the layers a drag moved)."""
+
+    def __init__(
+        self, graph: Graph, moves: dict[str, tuple[tuple[float, float], tuple[float, float]]]
+    ) -> None:
+        super().__init__("Move")
+        self.graph, self.moves = graph, moves
+
+    def redo(self) -> None:
+        for node_id, (_, new) in self.moves.items():
+            self.graph.move(node_id, *new)
+
+    def undo(self) -> None:
+        for node_id, (old, _) in self.moves.items():
+            self.graph.move(node_id, *old)
+
+
+class SetParamCommand(QUndoCommand):
+    """Change one param of one layer."""
+
+    def __init__(self, graph: Graph, node_id: str, param: str, value: Any) -> None:
+        super().__init__(f"Set {param}")
+        self.graph, self.node_id, self.param = graph, node_id, param
+        self.old = graph.nodes[node_id].params[param]
+        self.new = value
+
+    def redo(self) -> None:
+        self.graph.set_param(self.node_id, self.param, self.new)
+
+    def undo(self) -> None:
+        self.graph.set_param(self.node_id, self.param, self.old)

@@ -1,0 +1,21 @@
+"""A layer's input or output port: the dot a wire starts or ends at."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem
+
+PORT_RADIUS = 5.0
+
+
+class PortItem(QGraphicsEllipseItem):
+    """Input port ``index`` (``output=False``) or output port ``index`` of a node item."""
+
+    def __init__(self, parent: QGraphicsItem, index: int, output: bool) -> None:
+        r = PORT_RADIUS
+        super().__init__(QRectF(-r, -r, 2 * r, 2 * r), parent)
+        self.index, self.output = index, output
+        self.setBrush(QBrush(QColor("#f0f0f0")))
+        self.setPen(QPen(QColor("#505050"), 1.2))
+        self.setToolTip(f"{'Output' if output else 'Input'} {index + 1}")
