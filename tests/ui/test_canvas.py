@@ -6,6 +6,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from core.graph import Graph
 from core.layers import format_shape
 from core.shapes import infer_shapes
 from core.templates import load_template
@@ -137,3 +138,81 @@ def test_the_wheel_zooms_and_fit_shows_the_whole_model(qtbot) -> None:
     view.fit()
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     assert visible.contains(scene.itemsBoundingRect())
+
+
+def wiring_scene(qtbot) -> tuple[GraphScene, GraphView, dict[str, str]]:
+    """Input -> a -> Output, and a layer b on its own to the right."""
+    graph = Graph()
+    ids = {}
+    for name, kind, place in [
+        ("input", "Input", (0, 0)),
+        ("a", "Dense", (0, 150)),
+        ("b", "Dense", (320, 150)),
+        ("output", "Output", (0, 300)),
+    ]:
+        params = {"shape": [4]} if kind == "Input" else {}
+        ids[name] = graph.add_node(kind, params, name=name, position=place).id
+    graph.connect(ids["input"], ids["a"])
+    graph.connect(ids["a"], ids["output"])
+    scene = GraphScene(graph)
+    view = GraphView(scene)
+    qtbot.addWidget(view)
+    view.resize(900, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    view.fit()
+    return scene, view, ids
+
+
+def port_point(view: GraphView, scene: GraphScene, node_id: str, output: bool) -> QPoint:
+    return view.mapFromScene(scene.nodes[node_id].port_position(0, output))
+
+
+def drag(qtbot, view: GraphView, start: QPoint, end: QPoint) -> None:
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    middle = (start + end) / 2
+    qtbot.mouseMove(view.viewport(), middle)
+    qtbot.mouseMove(view.viewport(), end)
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+
+
+def test_dragging_from_an_output_port_to_an_input_port_connects(qtbot) -> None:
+    scene, view, ids = wiring_scene(qtbot)
+    before = scene.graph.to_dict()
+    drag(
+        qtbot,
+        view,
+        port_point(view, scene, ids["a"], True),
+        port_point(view, scene, ids["b"], False),
+    )
+    edge = scene.graph.in_edges(ids["b"]).get(0)
+    assert edge is not None and edge.src == ids["a"]
+    assert edge in scene.edges and scene.edges[edge].label.text() == "32"
+    scene.undo_stack.undo()
+    assert scene.graph.to_dict() == before
+
+
+def test_a_refused_connection_says_why_and_changes_nothing(qtbot) -> None:
+    scene, view, ids = wiring_scene(qtbot)
+    before = scene.graph.to_dict()
+    with qtbot.waitSignal(scene.message) as said:
+        # b's output into a's input, which the Input already feeds
+        drag(
+            qtbot,
+            view,
+            port_point(view, scene, ids["b"], True),
+            port_point(view, scene, ids["a"], False),
+        )
+    assert said.args[0]
+    assert scene.graph.to_dict() == before
+
+
+def test_dragging_a_wire_end_away_disconnects_it(qtbot) -> None:
+    scene, view, ids = wiring_scene(qtbot)
+    before = scene.graph.to_dict()
+    start = port_point(view, scene, ids["output"], False)
+    drag(qtbot, view, start, start + QPoint(150, 60))
+    assert scene.graph.in_edges(ids["output"]) == {}
+    assert scene.nodes[ids["output"]].problem  # an Output with nothing in it says so
+    scene.undo_stack.undo()
+    assert scene.graph.to_dict() == before

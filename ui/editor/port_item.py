@@ -19,3 +19,8 @@ class PortItem(QGraphicsEllipseItem):
         self.setBrush(QBrush(QColor("#f0f0f0")))
         self.setPen(QPen(QColor("#505050"), 1.2))
         self.setToolTip(f"{'Output' if output else 'Input'} {index + 1}")
+
+    def highlight(self, compatible: bool | None) -> None:
+        """Green for a port a wire may go to, dim for one it may not, plain when None."""
+        colour = {True: "#2ca02c", False: "#c8c8c8", None: "#f0f0f0"}[compatible]
+        self.setBrush(QBrush(QColor(colour)))

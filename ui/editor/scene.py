@@ -9,20 +9,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPointF
-from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QPainterPath, QPen, QTransform, QUndoStack
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
 from core.graph import Edge, Graph, GraphEvent
 from core.layers import format_shape
 from core.shapes import ShapeReport, infer_shapes
-from ui.editor.commands import AddNodeCommand
+from ui.editor.commands import AddNodeCommand, ConnectCommand, DisconnectCommand
 from ui.editor.edge_item import EdgeItem
 from ui.editor.node_item import NodeItem
+from ui.editor.port_item import PortItem
 
 
 class GraphScene(QGraphicsScene):
-    """Items for every node and edge of ``graph``, kept in step with it."""
+    """Items for every node and edge of ``graph``, kept in step with it.
+
+    Wiring with the mouse: drag from an output port to an input port (compatible input ports
+    light up; an incompatible one refuses with the reason, sent as :attr:`message`); drag the
+    end of a wire away from its input port to disconnect it, or onto another input port to
+    move it there.
+    """
+
+    #: A sentence for the status bar (why a connection was refused, ...).
+    message = Signal(str)
 
     def __init__(self, graph: Graph, undo_stack: QUndoStack | None = None) -> None:
         super().__init__()
@@ -37,6 +47,9 @@ class GraphScene(QGraphicsScene):
         for edge in graph.edges:
             self._add_edge(edge)
         self._unsubscribe = graph.subscribe(self._on_event)
+        self._wire: QGraphicsPathItem | None = None
+        self._wire_from: tuple[str, int] | None = None  # the output port a new wire leaves
+        self._lifted: Edge | None = None  # the wire whose end is being dragged
         self.refresh()
 
     def close(self) -> None:
@@ -90,3 +103,115 @@ class GraphScene(QGraphicsScene):
         for node_id, item in self.nodes.items():
             problems = [d for d in self.report.for_node(node_id) if d.severity == "error"]
             item.set_problem(" ".join(d.text(self.graph) for d in problems))
+
+    # -- wiring with the mouse -------------------------------------------------------------
+
+    def _port_at(self, pos: QPointF) -> PortItem | None:
+        for item in self.items(pos, deviceTransform=QTransform()):
+            if isinstance(item, PortItem):
+                return item
+        return None
+
+    def _node_of(self, port: PortItem) -> str:
+        parent = port.parentItem()
+        assert isinstance(parent, NodeItem)
+        return parent.node_id
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        port = self._port_at(event.scenePos())
+        if event.button() != Qt.MouseButton.LeftButton or port is None:
+            super().mousePressEvent(event)
+            return
+        node_id = self._node_of(port)
+        if port.output:
+            self._wire_from = (node_id, port.index)
+        else:
+            edge = self.graph.in_edges(node_id).get(port.index)
+            if edge is None:
+                super().mousePressEvent(event)
+                return
+            self._lifted = edge  # pick up the wire's end
+            self._wire_from = (edge.src, edge.src_port)
+            self.edges[edge].setVisible(False)
+        self._wire = QGraphicsPathItem()
+        self._wire.setPen(QPen(QColor("#1f77b4"), 2, Qt.PenStyle.DashLine))
+        self.addItem(self._wire)
+        self._show_targets(True)
+        self._draw_wire(event.scenePos())
+        event.accept()
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._wire is None:
+            super().mouseMoveEvent(event)
+            return
+        self._draw_wire(event.scenePos())
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._wire is None or self._wire_from is None:
+            super().mouseReleaseEvent(event)
+            return
+        src, src_port = self._wire_from
+        lifted = self._lifted
+        self.removeItem(self._wire)
+        self._wire, self._wire_from, self._lifted = None, None, None
+        self._show_targets(False)
+        if lifted is not None:
+            self.edges[lifted].setVisible(True)
+        port = self._port_at(event.scenePos())
+        target = None
+        if port is not None and not port.output:
+            target = Edge(src, src_port, self._node_of(port), port.index)
+        if target == lifted:
+            return
+        if target is None:
+            if lifted is not None:
+                self.undo_stack.push(DisconnectCommand(self.graph, lifted))
+            return
+        problem = self._problem(target, lifted)
+        if problem:
+            self.message.emit(problem)
+            return
+        if lifted is None:
+            self.undo_stack.push(ConnectCommand(self.graph, target))
+            return
+        self.undo_stack.beginMacro("Move connection")
+        self.undo_stack.push(DisconnectCommand(self.graph, lifted))
+        self.undo_stack.push(ConnectCommand(self.graph, target))
+        self.undo_stack.endMacro()
+
+    def _problem(self, target: Edge, lifted: Edge | None) -> str | None:
+        """Why ``target`` cannot be connected (with ``lifted`` counted as already gone)."""
+        if lifted is not None:
+            self.graph.disconnect(lifted)
+        try:
+            return self.graph.connection_problem(
+                target.src, target.dst, target.src_port, target.dst_port
+            )
+        finally:
+            if lifted is not None:
+                self.graph.connect(lifted.src, lifted.dst, lifted.src_port, lifted.dst_port)
+
+    def _draw_wire(self, end: QPointF) -> None:
+        assert self._wire is not None and self._wire_from is not None
+        node_id, port = self._wire_from
+        start = self.nodes[node_id].port_position(port, True)
+        path = QPainterPath(start)
+        bend = max(30.0, abs(end.y() - start.y()) / 2)
+        path.cubicTo(start + QPointF(0, bend), end - QPointF(0, bend), end)
+        self._wire.setPath(path)
+
+    def _show_targets(self, on: bool) -> None:
+        """Light up the input ports the wire being drawn could go to."""
+        for node_id, item in self.nodes.items():
+            for port in item.inputs:
+                ok = None
+                if on and self._wire_from is not None:
+                    src, src_port = self._wire_from
+                    taken = self.graph.in_edges(node_id).get(port.index)
+                    free = taken is None or taken == self._lifted
+                    ok = free and (
+                        taken == self._lifted
+                        or self.graph.connection_problem(src, node_id, src_port, port.index) is None
+                    )
+                port.highlight(ok)
