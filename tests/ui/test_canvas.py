@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QWheelEvent
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from core.graph import Graph
@@ -169,11 +169,21 @@ def port_point(view: GraphView, scene: GraphScene, node_id: str, output: bool) -
 
 
 def drag(qtbot, view: GraphView, start: QPoint, end: QPoint) -> None:
-    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
-    middle = (start + end) / 2
-    qtbot.mouseMove(view.viewport(), middle)
-    qtbot.mouseMove(view.viewport(), end)
-    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    """Press, move with the button held (in steps), release: a user's drag."""
+    viewport = view.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    for step in (1, 2, 3, 4):
+        at = start + (end - start) * step / 4
+        move = QMouseEvent(
+            QEvent.Type.MouseMove,
+            QPointF(at),
+            QPointF(viewport.mapToGlobal(at)),
+            Qt.MouseButton.NoButton,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(viewport, move)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
 
 
 def test_dragging_from_an_output_port_to_an_input_port_connects(qtbot) -> None:
@@ -216,3 +226,31 @@ def test_dragging_a_wire_end_away_disconnects_it(qtbot) -> None:
     assert scene.nodes[ids["output"]].problem  # an Output with nothing in it says so
     scene.undo_stack.undo()
     assert scene.graph.to_dict() == before
+
+
+def test_moving_layers_with_the_mouse_is_one_undo_step_and_snaps(qtbot) -> None:
+    scene, view, ids = wiring_scene(qtbot)
+    item = scene.nodes[ids["b"]]
+    start = view.mapFromScene(item.sceneBoundingRect().center())
+    drag(qtbot, view, start, start + QPoint(47, 33))
+    x, y = scene.graph.nodes[ids["b"]].position
+    assert (x, y) != (320, 150) and x % 10 == 0 and y % 10 == 0
+    assert scene.undo_stack.count() == 1
+    scene.undo_stack.undo()
+    assert scene.graph.nodes[ids["b"]].position == (320, 150)
+    assert item.pos() == QPointF(320, 150)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    assert scene.undo_stack.count() == 1 and scene.undo_stack.index() == 0  # a click moves nothing
+
+
+def test_delete_removes_the_selected_layers_and_undo_brings_them_back(qtbot) -> None:
+    scene, view, ids = wiring_scene(qtbot)
+    before = scene.graph.to_dict()
+    scene.nodes[ids["a"]].setSelected(True)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    assert ids["a"] not in scene.graph.nodes and ids["a"] not in scene.nodes
+    assert not scene.edges  # both of its wires went with it
+    scene.undo_stack.undo()
+    assert scene.graph.to_dict() == before
+    assert len(scene.edges) == 2

@@ -16,6 +16,8 @@ from ui.icons import category_colour
 
 NODE_WIDTH = 190.0
 NODE_HEIGHT = 52.0
+#: Layers snap to this grid when moved.
+GRID = 10.0
 
 
 def key_params(kind: str, params: Mapping[str, Any]) -> str:
@@ -45,6 +47,7 @@ class NodeItem(QGraphicsItem):
         self.title = ""
         self.name = ""
         self.problem = ""
+        self._syncing = False
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
             | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -67,8 +70,20 @@ class NodeItem(QGraphicsItem):
         self.name = node.name
         self.setToolTip(f"{node.name}: {get_spec(node.kind).help}")
         if self.pos() != QPointF(*node.position):
+            self._syncing = True  # the document's place, exactly: no snapping
             self.setPos(QPointF(*node.position))
+            self._syncing = False
         self.update()
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        """Snap to the grid while moving, and let the wires follow."""
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and not self._syncing:
+            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "reroute"):
+                scene.reroute(self.node_id)
+        return super().itemChange(change, value)
 
     def set_problem(self, text: str) -> None:
         """Show a badge when ``text`` is not empty (its message on hover)."""

@@ -16,7 +16,13 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneM
 from core.graph import Edge, Graph, GraphEvent
 from core.layers import format_shape
 from core.shapes import ShapeReport, infer_shapes
-from ui.editor.commands import AddNodeCommand, ConnectCommand, DisconnectCommand
+from ui.editor.commands import (
+    AddNodeCommand,
+    ConnectCommand,
+    DisconnectCommand,
+    MoveCommand,
+    RemoveNodesCommand,
+)
 from ui.editor.edge_item import EdgeItem
 from ui.editor.node_item import NodeItem
 from ui.editor.port_item import PortItem
@@ -64,6 +70,30 @@ class GraphScene(QGraphicsScene):
         self.undo_stack.push(command)
         assert command.node is not None
         return command.node.id
+
+    def delete_selected(self) -> None:
+        """Delete the selected layers (with their wires) as one undoable step."""
+        chosen = [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+        if chosen:
+            self.undo_stack.push(RemoveNodesCommand(self.graph, chosen))
+
+    def commit_moves(self) -> None:
+        """Record layers the mouse has moved in the document, as one undoable step."""
+        moves = {}
+        for node_id, item in self.nodes.items():
+            old = self.graph.nodes[node_id].position
+            new = (item.pos().x(), item.pos().y())
+            if new != old:
+                moves[node_id] = (old, new)
+        if moves:
+            self.undo_stack.push(MoveCommand(self.graph, moves))
+
+    def reroute(self, node_id: str) -> None:
+        """Redraw the wires of one layer (while it is being dragged)."""
+        for edge, item in self.edges.items():
+            if node_id in (edge.src, edge.dst):
+                start = self.nodes[edge.src].port_position(edge.src_port, True)
+                item.set_ends(start, self.nodes[edge.dst].port_position(edge.dst_port, False))
 
     # -- following the graph ---------------------------------------------------------------
 
@@ -150,6 +180,7 @@ class GraphScene(QGraphicsScene):
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._wire is None or self._wire_from is None:
             super().mouseReleaseEvent(event)
+            self.commit_moves()
             return
         src, src_port = self._wire_from
         lifted = self._lifted

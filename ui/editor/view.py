@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QPainter, QWheelEvent
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QPainter,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from ui.editor.scene import GraphScene
@@ -56,6 +63,17 @@ class GraphView(QGraphicsView):
         if MIN_ZOOM <= zoom <= MAX_ZOOM:
             self.scale(factor, factor)
         event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Del or Backspace deletes the selected layers; F fits the model in the view."""
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.graph_scene.delete_selected()
+            event.accept()
+        elif event.key() == Qt.Key.Key_F and not event.modifiers():
+            self.fit()
+            event.accept()
+        else:
+            super().keyPressEvent(event)
 
     def fit(self) -> None:
         """Show the whole model."""
