@@ -39,6 +39,8 @@ class GraphScene(QGraphicsScene):
 
     #: A sentence for the status bar (why a connection was refused, ...).
     message = Signal(str)
+    #: The document changed; shapes and problems (:attr:`report`) are current again.
+    document_changed = Signal()
 
     def __init__(self, graph: Graph, undo_stack: QUndoStack | None = None) -> None:
         super().__init__()
@@ -133,6 +135,7 @@ class GraphScene(QGraphicsScene):
         for node_id, item in self.nodes.items():
             problems = [d for d in self.report.for_node(node_id) if d.severity == "error"]
             item.set_problem(" ".join(d.text(self.graph) for d in problems))
+        self.document_changed.emit()
 
     # -- wiring with the mouse -------------------------------------------------------------
 
