@@ -18,6 +18,7 @@ a :class:`~core.h5safe.ModelFileError`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -41,7 +42,10 @@ from core.h5safe import (
     check_model_size,
     check_structure,
     child,
+    contains,
     dataset_json,
+    has_attr,
+    names,
     open_h5,
     read_array,
 )
@@ -156,7 +160,7 @@ def save_model(
             studio.attrs["version"] = FORMAT_VERSION
             _write_json(studio, "graph", graph.to_dict())
             _write_json(studio, "settings", training.to_json())
-            _write_json(studio, "history", {k: list(v) for k, v in (history or {}).items()})
+            _write_json(studio, "history", _plain_history(history or {}))
             info = {"weights": weights, "keras_problems": keras_problems}
             _write_json(studio, "info", info)
             if optimizer is not None and module is not None:
@@ -172,6 +176,14 @@ def save_model(
             raise ModelFileError(f"Cannot save: {err.strerror or err}.", path) from None
         raise
     return keras_problems
+
+
+def _plain_history(history: Mapping[str, list[float | None]]) -> History:
+    """The history as JSON takes it: a diverged run's NaN or infinite values become None."""
+    return {
+        str(k): [v if v is None or math.isfinite(v) else None for v in values]
+        for k, values in history.items()
+    }
 
 
 def _write_json(group: h5py.Group, name: str, value: Any) -> None:
@@ -231,9 +243,9 @@ def load_model(path: str | Path) -> ModelFile:
     try:
         with open_h5(path) as f:
             check_structure(f)
-            if STUDIO_GROUP in f:
+            if contains(f, STUDIO_GROUP):
                 return _load_studio(f)
-            if "model_config" in f.attrs:
+            if has_attr(f, "model_config"):
                 return _load_keras(f)
             raise ModelFileError(
                 "This HDF5 file holds no model: it has no model_config. (Files written by "
@@ -286,9 +298,9 @@ def _load_studio(f: h5py.File) -> ModelFile:
     else:
         _read_studio_weights(studio, module)
     result.module = module
-    if "optimizer" in studio:
+    if contains(studio, "optimizer"):
         result.optimizer = read_optimizer_state(child(studio, "optimizer", h5py.Group), module)
-    if "rng_state" in studio:
+    if contains(studio, "rng_state"):
         size = torch.get_rng_state().numel()
         state = read_array(child(studio, "rng_state", h5py.Dataset), shape=(size,))
         if state.dtype != np.uint8:
@@ -320,7 +332,7 @@ def _read_keras_arrays(
     file that claims huge arrays fails at once.
     """
     attrs = model_info(module).modules
-    present = set(attr_names(group, "layer_names")) | set(group)
+    present = set(attr_names(group, "layer_names")) | set(names(group))
     weights: dict[str, list[np.ndarray]] = {}
     for name, node_id in layers.items():
         if node_id not in attrs:
@@ -367,11 +379,11 @@ def _load_keras(f: h5py.File) -> ModelFile:
     report = infer_shapes(graph)
     check_model_size(summarize(graph, report).total, f)
     module = compile_graph(graph, report=report, initialise=False)
-    group = child(f, "model_weights", h5py.Group) if "model_weights" in f else f
+    group = child(f, "model_weights", h5py.Group) if contains(f, "model_weights") else f
     weights = _read_keras_arrays(group, imported.nodes, module)
     load_keras_weights(module, graph, imported, weights)
     training, notes = TrainingSettings(), list[str]()
-    if "training_config" in f.attrs:
+    if has_attr(f, "training_config"):
         training, notes = from_keras_training_config(attr_json(f, "training_config"))
         training = _loss_per_output(training, graph, report)
     return ModelFile(graph, module, training, origin="keras", notes=imported.notes + notes)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.h5safe import ModelFileError, attr_text, child, read_array
+from core.h5safe import ModelFileError, attr_text, child, names, read_array
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _MAX_GROUPS = 64
@@ -139,13 +139,13 @@ def read_optimizer_state(group: h5py.Group, module: nn.Module) -> OptimizerState
         if not ok:
             raise ModelFileError("The file's optimizer state does not fit this model.")
     state: dict[str, dict[str, np.ndarray]] = {}
-    for name in group:
+    for name in names(group):
         if name not in params:
             raise ModelFileError(f"The optimizer state names {name[:60]!r}, not in the model.")
         sub = child(group, name, h5py.Group)
         shape = tuple(params[name].shape)
         values = {}
-        for key in sub:
+        for key in names(sub):
             if not _KEY.fullmatch(key):
                 raise ModelFileError(f"The optimizer state has an odd entry {key[:60]!r}.")
             dataset = child(sub, key, h5py.Dataset)

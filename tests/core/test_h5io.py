@@ -352,3 +352,11 @@ def test_a_loss_per_output_reaches_keras_and_comes_back(tmp_path: Path) -> None:
     model = keras.models.load_model(path)  # compiles: Keras's names for the outputs
     assert set(model.loss) == {"cls_a", "reg"}
     assert load_model(path).training == settings
+
+
+def test_a_diverged_history_saves_its_nan_as_missing(tmp_path: Path) -> None:
+    graph = load_template("mlp")
+    path = tmp_path / "diverged.h5"
+    history = {"loss": [0.9, float("nan"), float("inf")]}
+    save_model(path, graph, compile_graph(graph, seed=0), history=history)
+    assert load_model(path).history == {"loss": [0.9, None, None]}
