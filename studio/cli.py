@@ -17,6 +17,7 @@ from core.summary import format_summary, summarize
 from core.templates import list_templates, load_template, template_names
 from core.training_settings import OPTIMIZERS, TrainingSettings, suggest_settings
 from studio import __version__
+from studio.app import run_window, wants_window
 from studio.cli_common import CliError, open_model_file, shape_text
 from studio.predict import cmd_predict
 
@@ -258,9 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status. No subcommand opens the window."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if wants_window(arguments):
+        return run_window(arguments)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help()
         return 0

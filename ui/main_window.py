@@ -6,6 +6,7 @@ ends in a message box that says why, and the document in the window is never los
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QUndoView,
@@ -102,9 +104,12 @@ class MainWindow(QMainWindow):
             (file_menu, "&Save", QKeySequence.StandardKey.Save, self.save),
             (file_menu, "Save &As…", QKeySequence.StandardKey.SaveAs, self.save_as_dialog),
             (edit_menu, "&Delete", QKeySequence.StandardKey.Delete, self._delete),
-            (view_menu, "&Fit to view", QKeySequence("F"), self._fit),
+            (view_menu, "&Fit to view", QKeySequence("F"), self.fit_view),
         ]
-        for menu, text, keys, slot in entries:
+        keyed: list[tuple[QMenu, str, QKeySequence, Callable[[], object]]] = [
+            (menu, text, QKeySequence(keys), slot) for menu, text, keys, slot in entries
+        ]
+        for menu, text, keys, slot in keyed:
             action = QAction(text, self)
             action.setShortcut(keys)
             action.triggered.connect(slot)
@@ -112,7 +117,9 @@ class MainWindow(QMainWindow):
         undo = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo = self.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
+        redo.setShortcuts(
+            [QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Shift+Z")]
+        )
         edit_menu.insertActions(edit_menu.actions()[0], [undo, redo])
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
@@ -165,7 +172,8 @@ class MainWindow(QMainWindow):
         if self.scene is not None:
             self.scene.delete_selected()
 
-    def _fit(self) -> None:
+    def fit_view(self) -> None:
+        """Show the whole model on the canvas."""
         if self.view is not None:
             self.view.fit()
 

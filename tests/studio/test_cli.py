@@ -105,9 +105,11 @@ def test_bad_files_end_in_one_clear_message(cli, tmp_path):
     assert "units must be at least 1" in cli("info", bad)[2]  # both problems named at once
 
 
-def test_no_command_prints_help_and_version_works(cli, capsys):
-    code, out, _ = cli()
-    assert code == 0
+def test_help_lists_the_commands_and_version_works(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])  # (no command at all opens the window: tests/ui/test_app.py)
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
     for command in ("templates", "info", "new", "predict"):
         assert command in out
     with pytest.raises(SystemExit) as exit_:

@@ -132,9 +132,9 @@ class GraphScene(QGraphicsScene):
             item.set_ends(start, end)
             shape = self.report.edge_shape(edge)
             item.set_label(format_shape(shape) if shape is not None else "")
-        for node_id, item in self.nodes.items():
+        for node_id, node_item in self.nodes.items():
             problems = [d for d in self.report.for_node(node_id) if d.severity == "error"]
-            item.set_problem(" ".join(d.text(self.graph) for d in problems))
+            node_item.set_problem(" ".join(d.text(self.graph) for d in problems))
         self.document_changed.emit()
 
     # -- wiring with the mouse -------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""``layer-studio [FILE]``: the window; ``--screenshot OUT.png`` renders it to a picture."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+COMMANDS = ("templates", "layers", "new", "info", "predict")
+
+
+def wants_window(argv: list[str]) -> bool:
+    """True when the arguments name no subcommand: no arguments, a file, or --screenshot."""
+    if not argv:
+        return True
+    first = argv[0]
+    return first == "--screenshot" or (first not in COMMANDS and not first.startswith("-"))
+
+
+def run_window(argv: list[str]) -> int:
+    """Open the main window (with FILE), or render it to ``--screenshot`` and exit."""
+    parser = argparse.ArgumentParser(prog="layer-studio", description="Open the studio window.")
+    parser.add_argument("file", nargs="?", help="a model file (.h5) to open")
+    parser.add_argument("--screenshot", metavar="OUT.png", help="render the window and exit")
+    args = parser.parse_args(argv)
+    if args.screenshot and "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no screen
+    from PySide6.QtWidgets import QApplication
+
+    from core.h5io import ModelFileError, load_model
+    from ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Layer Studio")
+    window = MainWindow()
+    if args.file:
+        if args.screenshot:  # no one to click a message box away: check first
+            try:
+                load_model(args.file)
+            except ModelFileError as err:
+                print(f"layer-studio: error: Cannot read {err}", file=sys.stderr)
+                return 2
+        window.open_path(args.file)
+    window.show()
+    if args.screenshot:
+        app.processEvents()
+        window.fit_view()
+        app.processEvents()
+        if not window.grab().save(args.screenshot):
+            print(f"layer-studio: error: Cannot write {args.screenshot}.", file=sys.stderr)
+            return 2
+        print(f"Saved a picture of the window to {args.screenshot}")
+        return 0
+    return int(app.exec())
