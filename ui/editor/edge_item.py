@@ -9,6 +9,14 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsSimpleTextItem
 from core.graph import Edge
 
 
+def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
+    """The curve of a wire from an output port (bottom of a layer) to an input port (top)."""
+    path = QPainterPath(start)
+    bend = max(30.0, abs(end.y() - start.y()) / 2)
+    path.cubicTo(start + QPointF(0, bend), end - QPointF(0, bend), end)
+    return path
+
+
 class EdgeItem(QGraphicsPathItem):
     """Draws ``edge``; :meth:`set_ends` and :meth:`set_label` keep it current."""
 
@@ -22,9 +30,7 @@ class EdgeItem(QGraphicsPathItem):
 
     def set_ends(self, start: QPointF, end: QPointF) -> None:
         """Route the curve from an output port (top) down to an input port."""
-        path = QPainterPath(start)
-        bend = max(30.0, abs(end.y() - start.y()) / 2)
-        path.cubicTo(start + QPointF(0, bend), end - QPointF(0, bend), end)
+        path = wire_path(start, end)
         self.setPath(path)
         middle = path.pointAtPercent(0.5)
         self.label.setPos(middle + QPointF(6, -8))

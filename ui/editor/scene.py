@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QPainterPath, QPen, QTransform, QUndoStack
+from PySide6.QtGui import QColor, QPen, QTransform, QUndoStack
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
 from core.graph import Edge, Graph, GraphEvent
@@ -23,7 +23,7 @@ from ui.editor.commands import (
     MoveCommand,
     RemoveNodesCommand,
 )
-from ui.editor.edge_item import EdgeItem
+from ui.editor.edge_item import EdgeItem, wire_path
 from ui.editor.node_item import NodeItem
 from ui.editor.port_item import PortItem
 
@@ -230,10 +230,7 @@ class GraphScene(QGraphicsScene):
         assert self._wire is not None and self._wire_from is not None
         node_id, port = self._wire_from
         start = self.nodes[node_id].port_position(port, True)
-        path = QPainterPath(start)
-        bend = max(30.0, abs(end.y() - start.y()) / 2)
-        path.cubicTo(start + QPointF(0, bend), end - QPointF(0, bend), end)
-        self._wire.setPath(path)
+        self._wire.setPath(wire_path(start, end))
 
     def _show_targets(self, on: bool) -> None:
         """Light up the input ports the wire being drawn could go to."""
