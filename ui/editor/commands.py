@@ -125,3 +125,18 @@ class SetParamCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.graph.set_param(self.node_id, self.param, self.old)
+
+
+class RenameCommand(QUndoCommand):
+    """Give one layer a new name (the graph refuses a taken or invalid one before the push)."""
+
+    def __init__(self, graph: Graph, node_id: str, name: str) -> None:
+        super().__init__(f"Rename to {name}")
+        self.graph, self.node_id = graph, node_id
+        self.old, self.new = graph.nodes[node_id].name, name
+
+    def redo(self) -> None:
+        self.graph.rename(self.node_id, self.new)
+
+    def undo(self) -> None:
+        self.graph.rename(self.node_id, self.old)
