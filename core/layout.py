@@ -9,7 +9,7 @@ from __future__ import annotations
 from core.graph import Graph
 
 ROW_SPACING = 110.0
-COLUMN_SPACING = 240.0
+COLUMN_SPACING = 270.0  # a node is 190 wide: room for a wire and its label between
 
 
 def auto_layout(graph: Graph) -> dict[str, tuple[float, float]]:
