@@ -6,18 +6,24 @@ ends in a message box that says why, and the document in the window is never los
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QUndoStack
+from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QCursor,
+    QFont,
+    QGuiApplication,
+    QKeySequence,
+    QUndoStack,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QUndoView,
@@ -26,17 +32,20 @@ from PySide6.QtWidgets import (
 from torch import fx
 
 from core.compile import compile_graph, model_info
-from core.graph import Graph
+from core.fragment import read_fragment
+from core.graph import Graph, GraphLoadError
 from core.h5io import ModelFileError, load_model, save_model
 from core.summary import format_summary, summarize
 from core.templates import load_template
 from core.training_settings import TrainingSettings, suggest_settings
 from ui.editor.scene import GraphScene
-from ui.editor.view import GraphView
+from ui.editor.view import ZOOM_STEP, GraphView
 from ui.palette import PalettePanel
 
 _NODE_ROLE = Qt.ItemDataRole.UserRole
 H5_FILTER = "Keras model files (*.h5 *.hdf5)"
+#: The MIME type of copied layers (JSON of a fragment: see :mod:`core.fragment`).
+FRAGMENT_MIME_TYPE = "application/x-layer-studio-layers"
 
 
 def carry_weights(old: fx.GraphModule, new: fx.GraphModule) -> None:
@@ -99,28 +108,39 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         edit_menu = self.menuBar().addMenu("&Edit")
         view_menu = self.menuBar().addMenu("&View")
-        entries = [
+        self._entries = [
             (file_menu, "&Open…", QKeySequence.StandardKey.Open, self.open_dialog),
             (file_menu, "&Save", QKeySequence.StandardKey.Save, self.save),
             (file_menu, "Save &As…", QKeySequence.StandardKey.SaveAs, self.save_as_dialog),
+            (edit_menu, "Cu&t", QKeySequence.StandardKey.Cut, self.cut),
+            (edit_menu, "&Copy", QKeySequence.StandardKey.Copy, self.copy),
+            (edit_menu, "&Paste", QKeySequence.StandardKey.Paste, self.paste),
+            (edit_menu, "D&uplicate", QKeySequence("Ctrl+D"), self.duplicate),
             (edit_menu, "&Delete", QKeySequence.StandardKey.Delete, self._delete),
-            (view_menu, "&Fit to view", QKeySequence("F"), self.fit_view),
+            (edit_menu, "Select &All", QKeySequence.StandardKey.SelectAll, self.select_all),
+            (edit_menu, "&Add Layer…  (Tab)", QKeySequence(), self.quick_add),
+            (edit_menu, "A&rrange Layers", QKeySequence("Ctrl+L"), self.arrange),
+            (view_menu, "&Fit to View", QKeySequence("F"), self.fit_view),
+            (view_menu, "Zoom &In", QKeySequence.StandardKey.ZoomIn, self.zoom_in),
+            (view_menu, "Zoom &Out", QKeySequence.StandardKey.ZoomOut, self.zoom_out),
         ]
-        keyed: list[tuple[QMenu, str, QKeySequence, Callable[[], object]]] = [
-            (menu, text, QKeySequence(keys), slot) for menu, text, keys, slot in entries
-        ]
-        for menu, text, keys, slot in keyed:
+        for menu, text, keys, slot in self._entries:
             action = QAction(text, self)
-            action.setShortcut(keys)
+            action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
             menu.addAction(action)
+            if text == "&Paste" or text == "Save &As…":
+                menu.addSeparator()
         undo = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo = self.undo_stack.createRedoAction(self, "&Redo")
         redo.setShortcuts(
             [QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Shift+Z")]
         )
-        edit_menu.insertActions(edit_menu.actions()[0], [undo, redo])
+        first = edit_menu.actions()[0]
+        edit_menu.insertActions(first, [undo, redo])
+        edit_menu.insertSeparator(first)
+        view_menu.addSeparator()
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
 
@@ -172,6 +192,71 @@ class MainWindow(QMainWindow):
         if self.scene is not None:
             self.scene.delete_selected()
 
+    # -- the clipboard (works between windows: the layers travel as our own MIME type) --------
+
+    def copy(self) -> bool:
+        """Put the selected layers (and the wires between them) on the clipboard."""
+        text = self.scene.copy_selected() if self.scene is not None else None
+        if text is None:
+            self.statusBar().showMessage("Select the layers to copy first.", 5000)
+            return False
+        data = QMimeData()
+        data.setData(FRAGMENT_MIME_TYPE, text.encode("utf-8"))
+        QGuiApplication.clipboard().setMimeData(data)
+        return True
+
+    def cut(self) -> None:
+        if self.copy() and self.scene is not None:
+            self.scene.delete_selected("Cut")
+
+    def paste(self) -> None:
+        """Add the layers on the clipboard: at the cursor when it is on the canvas."""
+        data = QGuiApplication.clipboard().mimeData()
+        if self.scene is None or self.view is None or data is None:
+            return
+        if not data.hasFormat(FRAGMENT_MIME_TYPE):
+            self.statusBar().showMessage("The clipboard holds no layers.", 5000)
+            return
+        try:
+            fragment = read_fragment(bytes(data.data(FRAGMENT_MIME_TYPE).data()).decode("utf-8"))
+        except (UnicodeDecodeError, GraphLoadError) as err:
+            self.statusBar().showMessage(f"Cannot paste: {err}", 8000)
+            return
+        inside = self.view.viewport().mapFromGlobal(QCursor.pos())
+        at = None
+        if self.view.viewport().rect().contains(inside) and self.view.underMouse():
+            at = self.view.mapToScene(inside)
+        self.scene.paste(fragment, at)
+
+    def duplicate(self) -> None:
+        """Copy the selected layers next to themselves (the clipboard is left alone)."""
+        text = self.scene.copy_selected() if self.scene is not None else None
+        if self.scene is not None and text is not None:
+            self.scene.paste(read_fragment(text), None, "Duplicate")
+
+    def select_all(self) -> None:
+        if self.scene is not None:
+            self.scene.select_all()
+
+    def quick_add(self) -> None:
+        if self.view is not None:
+            self.view.setFocus()
+            self.view.open_quick_add()
+
+    def arrange(self) -> None:
+        """Lay the model out automatically (one undoable step) and show all of it."""
+        if self.scene is not None:
+            self.scene.arrange()
+            self.fit_view()
+
+    def zoom_in(self) -> None:
+        if self.view is not None:
+            self.view.zoom_by(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        if self.view is not None:
+            self.view.zoom_by(1 / ZOOM_STEP)
+
     def fit_view(self) -> None:
         """Show the whole model on the canvas."""
         if self.view is not None:
@@ -179,8 +264,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self, *_: object) -> None:
         name = self.path.name if self.path else "untitled.h5"
-        mark = "" if self.undo_stack.isClean() else " •"
-        self.setWindowTitle(f"{name}{mark} — Layer Studio")
+        self.setWindowTitle(f"{name}[*] — Layer Studio")  # Qt shows [*] as * when modified
         self.setWindowModified(not self.undo_stack.isClean())
 
     # -- files ------------------------------------------------------------------------------

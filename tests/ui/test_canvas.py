@@ -11,6 +11,7 @@ from core.layers import format_shape
 from core.shapes import infer_shapes
 from core.templates import load_template
 from ui.editor.commands import DisconnectCommand, SetParamCommand
+from ui.editor.node_item import GRID
 from ui.editor.scene import GraphScene
 from ui.editor.view import GraphView
 from ui.palette import kind_mime_data
@@ -67,9 +68,11 @@ def test_dropping_a_layer_from_the_palette_adds_it_where_it_falls(qtbot) -> None
     drop(view, "Dropout", QPoint(300, 200))
     added = [n for i, n in scene.graph.nodes.items() if i not in old_ids]
     assert len(added) == 1 and added[0].kind == "Dropout"
-    expected = view.mapToScene(QPoint(300, 200))
-    assert added[0].position == (expected.x(), expected.y())
-    assert added[0].id in scene.nodes
+    centre = scene.nodes[added[0].id].sceneBoundingRect().center()
+    expected = view.mapToScene(QPoint(300, 200))  # the layer is centred where it falls
+    assert abs(centre.x() - expected.x()) <= GRID and abs(centre.y() - expected.y()) <= GRID
+    assert added[0].position[0] % GRID == 0 and added[0].position[1] % GRID == 0
+    assert not scene.graph.in_edges(added[0].id) and scene.selected_ids() == [added[0].id]
     after = scene.graph.to_dict()
     scene.undo_stack.undo()
     assert scene.graph.to_dict() == before and added[0].id not in scene.nodes

@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
+from core.fragment import paste_names
 from core.graph import Edge, Graph, Node
 
 
@@ -140,3 +141,42 @@ class RenameCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.graph.rename(self.node_id, self.old)
+
+
+class PasteCommand(QUndoCommand):
+    """Add a copied fragment (layers and the wires between them), moved by ``offset``.
+
+    The pasted layers get fresh ids and, where their names are taken, Keras's next free name;
+    :attr:`node_ids` lists them (the scene selects them).
+    """
+
+    def __init__(
+        self, graph: Graph, fragment: Graph, offset: tuple[float, float], text: str = "Paste"
+    ) -> None:
+        super().__init__(text)
+        self.graph, self.fragment, self.offset = graph, fragment, offset
+        self.names = paste_names(graph, fragment)
+        self.ids: dict[str, str] = {}  # fragment id -> id in the graph, fixed by the first redo
+
+    @property
+    def node_ids(self) -> list[str]:
+        return list(self.ids.values())
+
+    def redo(self) -> None:
+        dx, dy = self.offset
+        for node in self.fragment.nodes.values():
+            added = self.graph.add_node(
+                node.kind,
+                node.params,
+                name=self.names[node.id],
+                position=(node.position[0] + dx, node.position[1] + dy),
+                note=node.note,
+                node_id=self.ids.get(node.id),
+            )
+            self.ids[node.id] = added.id
+        for edge in self.fragment.edges:
+            self.graph.connect(self.ids[edge.src], self.ids[edge.dst], edge.src_port, edge.dst_port)
+
+    def undo(self) -> None:
+        for node_id in reversed(self.node_ids):
+            self.graph.remove_node(node_id)

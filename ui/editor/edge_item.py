@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsSimpleTextItem
 
 from core.graph import Edge
@@ -17,16 +17,37 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
+#: Below this zoom a wire's label is shortened to its first size, below the next one hidden.
+SHORT_LABEL_ZOOM, NO_LABEL_ZOOM = 0.6, 0.35
+#: How near (in scene pixels) a drop or a click must be to a wire to count as on it.
+HIT_WIDTH = 14.0
+_PEN = QColor("#808080")
+
+
+def short_label(text: str) -> str:
+    """``32×26×26`` shortened for a far view: ``32×…``."""
+    first, sep, _ = text.partition("×")
+    return f"{first}×…" if sep else text
+
+
 class EdgeItem(QGraphicsPathItem):
     """Draws ``edge``; :meth:`set_ends` and :meth:`set_label` keep it current."""
 
     def __init__(self, edge: Edge) -> None:
         super().__init__()
         self.edge = edge
+        self.text = ""
+        self.zoom = 1.0
         self.setZValue(-1)
-        self.setPen(QPen(QColor("#707070"), 1.8, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        self.setPen(QPen(_PEN, 1.8, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         self.label = QGraphicsSimpleTextItem(self)
-        self.label.setBrush(QColor("#505050"))
+        self.label.setBrush(QColor("#707070"))
+
+    def shape(self) -> QPainterPath:
+        """A band around the curve (not the area it encloses), for hits and drops."""
+        stroker = QPainterPathStroker()
+        stroker.setWidth(HIT_WIDTH)
+        return stroker.createStroke(self.path())
 
     def set_ends(self, start: QPointF, end: QPointF) -> None:
         """Route the curve from an output port (top) down to an input port."""
@@ -37,4 +58,27 @@ class EdgeItem(QGraphicsPathItem):
 
     def set_label(self, text: str) -> None:
         """The tensor's shape (``32×26×26``), or empty when unknown."""
-        self.label.setText(text)
+        self.text = text
+        self._show_label()
+
+    def set_zoom(self, zoom: float) -> None:
+        """Shorten or hide the label when the view is zoomed out too far to read it."""
+        self.zoom = zoom
+        self._show_label()
+
+    def set_highlight(self, on: bool) -> None:
+        """Mark the wire a dragged layer would be inserted into."""
+        colour = QColor("#1f77b4") if on else _PEN
+        self.setPen(
+            QPen(colour, 3.2 if on else 1.8, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+        )
+
+    def _show_label(self) -> None:
+        if self.zoom < NO_LABEL_ZOOM:
+            text = ""
+        elif self.zoom < SHORT_LABEL_ZOOM:
+            text = short_label(self.text)
+        else:
+            text = self.text
+        if self.label.text() != text:
+            self.label.setText(text)

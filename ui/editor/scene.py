@@ -13,18 +13,21 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPen, QTransform, QUndoStack
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
-from core.graph import Edge, Graph, GraphEvent
-from core.layers import format_shape
+from core.fragment import copy_fragment, top_left
+from core.graph import Edge, Graph, GraphError, GraphEvent
+from core.layers import format_shape, get_spec
+from core.layout import ROW_SPACING, auto_layout
 from core.shapes import ShapeReport, infer_shapes
 from ui.editor.commands import (
     AddNodeCommand,
     ConnectCommand,
     DisconnectCommand,
     MoveCommand,
+    PasteCommand,
     RemoveNodesCommand,
 )
 from ui.editor.edge_item import EdgeItem, wire_path
-from ui.editor.node_item import NodeItem
+from ui.editor.node_item import GRID, NodeItem
 from ui.editor.port_item import PortItem
 
 
@@ -49,6 +52,7 @@ class GraphScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[Edge, EdgeItem] = {}
         self._cache: dict[str, Any] = {}
+        self.zoom = 1.0  # the view's, for the wires' labels
         self.report: ShapeReport = infer_shapes(graph)
         for node_id in graph.nodes:
             self._add_node(node_id)
@@ -73,11 +77,150 @@ class GraphScene(QGraphicsScene):
         assert command.node is not None
         return command.node.id
 
-    def delete_selected(self) -> None:
+    def insert_layer(self, kind: str, edge: Edge, position: QPointF) -> str | None:
+        """Add a layer of ``kind`` in the middle of wire ``edge``, as one undoable step.
+
+        Returns its id, or None (with the reason sent as :attr:`message`) when a layer of that
+        kind cannot sit on a wire (an Input has no input port, an Output no output).
+        """
+        spec = get_spec(kind)
+        params = spec.defaults()
+        if spec.num_inputs(params) < 1 or spec.num_outputs(params) < 1:
+            self.message.emit(f"{kind} cannot go on a wire: it needs an input and an output.")
+            return None
+        self.undo_stack.beginMacro(f"Insert {kind}")
+        add = AddNodeCommand(self.graph, kind, (position.x(), position.y()))
+        self.undo_stack.push(add)
+        assert add.node is not None
+        new = add.node.id
+        self.undo_stack.push(DisconnectCommand(self.graph, edge))
+        self.undo_stack.push(ConnectCommand(self.graph, Edge(edge.src, edge.src_port, new, 0)))
+        self.undo_stack.push(ConnectCommand(self.graph, Edge(new, 0, edge.dst, edge.dst_port)))
+        self.undo_stack.endMacro()
+        return new
+
+    def add_after(self, kind: str, node_id: str) -> str | None:
+        """Add a layer of ``kind`` below layer ``node_id`` and wire it in, as one step.
+
+        The keyboard's way of building a model: a layer with one wire leaving its first
+        output gets the new layer on that wire (the layers below move down to make room);
+        otherwise the new layer is connected to the first output and placed below it.
+        """
+        spec = get_spec(kind)
+        params = spec.defaults()
+        if spec.num_inputs(params) < 1 or self.graph.num_outputs(node_id) < 1:
+            self.message.emit(f"{kind} cannot follow {self.graph.nodes[node_id].name}.")
+            return None
+        x, y = self.graph.nodes[node_id].position
+        below = [e for e in self.graph.out_edges(node_id) if e.src_port == 0]
+        if len(below) == 1 and spec.num_outputs(params) >= 1:
+            self.undo_stack.beginMacro(f"Insert {kind}")
+            self._make_room(below[0].dst, ROW_SPACING)
+            new = self.insert_layer(kind, below[0], QPointF(x, y + ROW_SPACING))
+            self.undo_stack.endMacro()
+            return new
+        self.undo_stack.beginMacro(f"Add {kind}")
+        add = AddNodeCommand(self.graph, kind, (x, y + ROW_SPACING))
+        self.undo_stack.push(add)
+        assert add.node is not None
+        self.undo_stack.push(ConnectCommand(self.graph, Edge(node_id, 0, add.node.id, 0)))
+        self.undo_stack.endMacro()
+        return add.node.id
+
+    def _make_room(self, first: str, height: float) -> None:
+        """Move ``first`` and every layer below it (downstream) down by ``height``."""
+        below, stack = {first}, [first]
+        while stack:
+            for edge in self.graph.out_edges(stack.pop()):
+                if edge.dst not in below:
+                    below.add(edge.dst)
+                    stack.append(edge.dst)
+        moves = {}
+        for node_id in below:
+            x, y = self.graph.nodes[node_id].position
+            moves[node_id] = ((x, y), (x, y + height))
+        self.undo_stack.push(MoveCommand(self.graph, moves))
+
+    def edge_at(self, pos: QPointF) -> Edge | None:
+        """The wire passing within a few pixels of ``pos``, if any."""
+        for item in self.items(pos, deviceTransform=QTransform()):
+            if isinstance(item, EdgeItem) and item.isVisible():
+                return item.edge
+        return None
+
+    def selected_ids(self) -> list[str]:
+        """The ids of the selected layers, in document order."""
+        chosen = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
+        return [node_id for node_id in self.graph.nodes if node_id in chosen]
+
+    def select(self, node_ids: list[str]) -> None:
+        """Select exactly these layers."""
+        self.clearSelection()
+        for node_id in node_ids:
+            self.nodes[node_id].setSelected(True)
+
+    def select_all(self) -> None:
+        self.select(list(self.nodes))
+
+    def delete_selected(self, text: str = "") -> None:
         """Delete the selected layers (with their wires) as one undoable step."""
-        chosen = [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+        chosen = self.selected_ids()
         if chosen:
-            self.undo_stack.push(RemoveNodesCommand(self.graph, chosen))
+            command = RemoveNodesCommand(self.graph, chosen)
+            if text:
+                command.setText(text)
+            self.undo_stack.push(command)
+
+    def copy_selected(self) -> str | None:
+        """The selected layers and the wires between them as fragment text (None if none)."""
+        chosen = self.selected_ids()
+        return copy_fragment(self.graph, chosen) if chosen else None
+
+    def paste(self, fragment: Graph, at: QPointF | None = None, text: str = "Paste") -> list[str]:
+        """Add ``fragment`` as one undoable step and select it; returns the new ids.
+
+        With ``at`` its top-left layer goes there; without, it goes 40 px below and right of
+        where it was copied from, and a little further for each paste of the same layers.
+        """
+        if not fragment.nodes:
+            return []
+        left, top = top_left(fragment)
+        if at is not None:
+            offset = (round((at.x() - left) / GRID) * GRID, round((at.y() - top) / GRID) * GRID)
+        else:
+            step = 40.0
+            while any(n.position == (left + step, top + step) for n in self.graph.nodes.values()):
+                step += 40.0
+            offset = (step, step)
+        command = PasteCommand(self.graph, fragment, offset, text)
+        try:
+            self.undo_stack.push(command)
+        except GraphError as err:  # a fragment the graph cannot take (checked on reading)
+            self.message.emit(str(err))
+            return []
+        self.select(command.node_ids)
+        return command.node_ids
+
+    def nudge_selected(self, dx: float, dy: float) -> None:
+        """Move the selected layers by ``(dx, dy)`` (the keyboard's way of moving)."""
+        moves = {}
+        for node_id in self.selected_ids():
+            x, y = self.graph.nodes[node_id].position
+            moves[node_id] = ((x, y), (x + dx, y + dy))
+        if moves:
+            self.undo_stack.push(MoveCommand(self.graph, moves))
+
+    def arrange(self) -> None:
+        """Lay every layer out automatically (rows from the Inputs down), as one step."""
+        moves = {}
+        for node_id, new in auto_layout(self.graph).items():
+            old = self.graph.nodes[node_id].position
+            if new != old:
+                moves[node_id] = (old, new)
+        if moves:
+            command = MoveCommand(self.graph, moves)
+            command.setText("Arrange layers")
+            self.undo_stack.push(command)
 
     def commit_moves(self) -> None:
         """Record layers the mouse has moved in the document, as one undoable step."""
@@ -105,8 +248,16 @@ class GraphScene(QGraphicsScene):
         self.addItem(item)
         self.nodes[node_id] = item
 
+    def set_zoom(self, zoom: float) -> None:
+        """Tell the wires how far the view is zoomed out (their labels shorten, then hide)."""
+        if zoom != self.zoom:
+            self.zoom = zoom
+            for item in self.edges.values():
+                item.set_zoom(zoom)
+
     def _add_edge(self, edge: Edge) -> None:
         item = EdgeItem(edge)
+        item.set_zoom(self.zoom)
         self.addItem(item)
         self.edges[edge] = item
 

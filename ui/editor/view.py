@@ -1,18 +1,30 @@
-"""The canvas's view: layers dropped from the palette, zoom at the cursor, fit to view."""
+"""The canvas's view: drops from the palette, the quick-add popup, zoom, pan and the keyboard.
+
+Keyboard map (the canvas has focus): Tab adds a layer (after the selected one, wired in);
+arrows walk along the wires (Up/Down) and between neighbours (Left/Right); Ctrl+arrows move
+the selected layers; Del deletes; F fits the model in the view; Ctrl+= and Ctrl+- zoom.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import (
+    QContextMenuEvent,
     QDragEnterEvent,
+    QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
     QKeyEvent,
+    QMouseEvent,
     QPainter,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
+from core.graph import Edge
+from ui.editor.edge_item import EdgeItem
+from ui.editor.node_item import GRID, NODE_HEIGHT, NODE_WIDTH
+from ui.editor.quick_add import QuickAddPopup
 from ui.editor.scene import GraphScene
 from ui.palette import kind_from_mime
 
@@ -26,11 +38,24 @@ class GraphView(QGraphicsView):
     def __init__(self, scene: GraphScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
         self.graph_scene = scene
+        self.setObjectName("canvas")
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)  # Qt delivers drops to the viewport
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.quick_add = QuickAddPopup(self)
+        self.quick_add.chosen.connect(self._quick_added)
+        self._quick_at = QPointF()  # where the popup's layer goes (scene)
+        self._quick_edge: Edge | None = None  # the wire it goes on, when opened on one
+        self._quick_after: str | None = None  # the layer it follows, when opened with Tab
+        self._hovered: EdgeItem | None = None  # the wire a dragged layer would go on
+        self._pan_from: QPoint | None = None
+
+    # -- drops from the palette ------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if kind_from_mime(event.mimeData()):
@@ -39,44 +64,208 @@ class GraphView(QGraphicsView):
             event.ignore()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if kind_from_mime(event.mimeData()):
-            event.acceptProposedAction()
-        else:
+        if not kind_from_mime(event.mimeData()):
             event.ignore()
+            return
+        edge = self.graph_scene.edge_at(self.mapToScene(event.position().toPoint()))
+        self._hover(self.graph_scene.edges.get(edge) if edge is not None else None)
+        event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._hover(None)
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
+        """A layer dropped on a wire goes into it; anywhere else it is added unconnected."""
+        self._hover(None)
         kind = kind_from_mime(event.mimeData())
         if not kind:
             event.ignore()
             return
         where = self.mapToScene(event.position().toPoint())
-        self.graph_scene.add_layer(kind, where)
+        self._add(kind, where, self.graph_scene.edge_at(where))
         event.acceptProposedAction()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        """Zoom at the cursor, within sensible limits."""
-        steps = event.angleDelta().y() / 120
-        if not steps:
+    def _hover(self, item: EdgeItem | None) -> None:
+        if item is self._hovered:
             return
-        factor = ZOOM_STEP**steps
-        zoom = self.transform().m11() * factor
-        if MIN_ZOOM <= zoom <= MAX_ZOOM:
-            self.scale(factor, factor)
-        event.accept()
+        if self._hovered is not None and self._hovered.scene() is not None:
+            self._hovered.set_highlight(False)
+        self._hovered = item
+        if item is not None:
+            item.set_highlight(True)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Del or Backspace deletes the selected layers; F fits the model in the view."""
-        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            self.graph_scene.delete_selected()
-            event.accept()
-        elif event.key() == Qt.Key.Key_F and not event.modifiers():
-            self.fit()
+    def _add(self, kind: str, where: QPointF, edge: Edge | None) -> None:
+        corner = QPointF(where.x() - NODE_WIDTH / 2, where.y() - NODE_HEIGHT / 2)
+        corner = QPointF(round(corner.x() / GRID) * GRID, round(corner.y() / GRID) * GRID)
+        scene = self.graph_scene
+        new = scene.insert_layer(kind, edge, corner) if edge else scene.add_layer(kind, corner)
+        if new is not None:
+            scene.select([new])
+
+    # -- the quick-add popup ---------------------------------------------------------------
+
+    def open_quick_add(self, at: QPoint | None = None) -> None:
+        """Open the popup at viewport point ``at`` (the cursor, or the view's centre).
+
+        On a wire, the layer goes into it; with one layer selected (and no point given, as
+        with Tab), the layer follows it; otherwise it is added where the popup opened.
+        """
+        if at is None:
+            inside = self.viewport().mapFromGlobal(self.cursor().pos())
+            at = (
+                inside
+                if self.viewport().rect().contains(inside)
+                else self.viewport().rect().center()
+            )
+            chosen = self.graph_scene.selected_ids()
+            self._quick_after = chosen[0] if len(chosen) == 1 else None
+        else:
+            self._quick_after = None
+        self._quick_at = self.mapToScene(at)
+        self._quick_edge = self.graph_scene.edge_at(self._quick_at)
+        if self._quick_after is not None:
+            title = f"Add after {self.graph_scene.graph.nodes[self._quick_after].name}"
+        elif self._quick_edge is not None:
+            title = "Insert on this wire"
+        else:
+            title = "Add a layer"
+        self.quick_add.open_at(self.viewport().mapToGlobal(at), title)
+
+    def _quick_added(self, kind: str) -> None:
+        scene = self.graph_scene
+        if self._quick_after is not None and self._quick_after in scene.graph.nodes:
+            new = scene.add_after(kind, self._quick_after)
+            if new is not None:
+                scene.select([new])
+                self.ensureVisible(scene.nodes[new])
+        else:
+            self._add(kind, self._quick_at, self._quick_edge)
+        self.setFocus()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """A right click on the canvas or on a wire opens the quick-add popup there."""
+        item = self.itemAt(event.pos())
+        if item is None or isinstance(item, EdgeItem) or isinstance(item.parentItem(), EdgeItem):
+            self.open_quick_add(event.pos())
             event.accept()
         else:
-            super().keyPressEvent(event)
+            super().contextMenuEvent(event)
+
+    # -- zoom and pan ----------------------------------------------------------------------
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float) -> None:
+        """Zoom by ``factor`` around the cursor, within sensible limits."""
+        factor = min(max(self.zoom() * factor, MIN_ZOOM), MAX_ZOOM) / self.zoom()
+        self.scale(factor, factor)
+        self.graph_scene.set_zoom(self.zoom())
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.zoom_by(ZOOM_STEP**steps)
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        """The middle button pans (the left one selects, moves and wires)."""
+        if event.button() == Qt.MouseButton.MiddleButton:
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            now = event.position().toPoint()
+            delta, self._pan_from = now - self._pan_from, now
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None and event.button() == Qt.MouseButton.MiddleButton:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
 
     def fit(self) -> None:
-        """Show the whole model."""
+        """Show the whole model (never magnified beyond its natural size)."""
         rect = self.graph_scene.itemsBoundingRect().adjusted(-40, -40, 40, 40)
-        if not rect.isEmpty():
-            self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        if rect.isEmpty():
+            return
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > 1.0:
+            self.resetTransform()
+            self.centerOn(rect.center())
+        self.graph_scene.set_zoom(self.zoom())
+
+    # -- the keyboard ----------------------------------------------------------------------
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return False  # Tab belongs to the canvas (quick add), not to focus changes
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key, mods = event.key(), event.modifiers()
+        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        arrows = {
+            Qt.Key.Key_Left: (-1, 0),
+            Qt.Key.Key_Right: (1, 0),
+            Qt.Key.Key_Up: (0, -1),
+            Qt.Key.Key_Down: (0, 1),
+        }
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.graph_scene.delete_selected()
+        elif key == Qt.Key.Key_F and not mods:
+            self.fit()
+        elif key == Qt.Key.Key_Tab and not mods:
+            self.open_quick_add()
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal) and ctrl:
+            self.zoom_by(ZOOM_STEP)
+        elif key == Qt.Key.Key_Minus and ctrl:
+            self.zoom_by(1 / ZOOM_STEP)
+        elif key in arrows and ctrl:
+            dx, dy = arrows[key]
+            self.graph_scene.nudge_selected(dx * GRID, dy * GRID)
+        elif key in arrows and not mods:
+            self._walk(*arrows[key])
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def _walk(self, dx: int, dy: int) -> None:
+        """Select the next layer along the wires (Up/Down) or the nearest beside (Left/Right)."""
+        scene, graph = self.graph_scene, self.graph_scene.graph
+        chosen = scene.selected_ids()
+        if not chosen:
+            order = graph.topological_order()
+            if order:
+                scene.select([order[0]])
+                self.ensureVisible(scene.nodes[order[0]])
+            return
+        here = chosen[0]
+        x, y = graph.nodes[here].position
+        if dy:
+            near = (
+                [e.dst for e in graph.out_edges(here)]
+                if dy > 0
+                else [e.src for e in graph.in_edges(here).values()]
+            )
+        else:
+            near = [
+                n
+                for n, node in graph.nodes.items()
+                if n != here and (node.position[0] - x) * dx > 0 and abs(node.position[1] - y) < 60
+            ]
+        if near:
+            best = min(near, key=lambda n: abs(graph.nodes[n].position[0] - x))
+            scene.select([best])
+            self.ensureVisible(scene.nodes[best])
