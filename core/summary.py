@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import torch
 
@@ -68,6 +71,36 @@ def count_parameters(module: torch.nn.Module) -> tuple[int, int]:
     return trainable, frozen
 
 
+def layer_parameters(
+    kind: str, params: Mapping[str, Any], inputs: Sequence[Shape]
+) -> tuple[int, int]:
+    """(trainable, non-trainable) counts of one layer, remembered for its kind, params and inputs.
+
+    The editor asks after every edit; most layers of a big model are alike, and a layer's
+    counts depend on nothing else.
+    """
+    try:
+        key = (kind, tuple(sorted(params.items())), tuple(tuple(s) for s in inputs))
+        hash(key)
+    except TypeError:  # a value that cannot be a key: count it afresh
+        return _count_layer(kind, dict(params), tuple(tuple(s) for s in inputs))
+    return _cached_count(key)
+
+
+@lru_cache(maxsize=8192)
+def _cached_count(
+    key: tuple[str, tuple[tuple[str, Any], ...], tuple[Shape, ...]],
+) -> tuple[int, int]:
+    kind, params, inputs = key
+    return _count_layer(kind, dict(params), inputs)
+
+
+def _count_layer(kind: str, params: dict[str, Any], inputs: tuple[Shape, ...]) -> tuple[int, int]:
+    with torch.device("meta"):
+        module = get_spec(kind).build(inputs, params)
+    return count_parameters(module)
+
+
 def summarize(graph: Graph, report: ShapeReport | None = None) -> ModelSummary:
     """Summarise the graph. Modules are built on the ``meta`` device, so nothing is allocated."""
     report = report or infer_shapes(graph)
@@ -79,9 +112,7 @@ def summarize(graph: Graph, report: ShapeReport | None = None) -> ModelSummary:
         outs = report.outputs.get(node_id)
         counts: tuple[int | None, int | None] = (None, None)
         if outs is not None:
-            with torch.device("meta"):
-                module = get_spec(node.kind).build(report.inputs[node_id], node.params)
-            counts = count_parameters(module)
+            counts = layer_parameters(node.kind, node.params, report.inputs[node_id])
         sources = tuple(graph.nodes[e.src].name for _, e in sorted(graph.in_edges(node_id).items()))
         rows.append(
             LayerRow(
