@@ -22,17 +22,35 @@ def run_window(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="layer-studio", description="Open the studio window.")
     parser.add_argument("file", nargs="?", help="a model file (.h5) to open")
     parser.add_argument("--screenshot", metavar="OUT.png", help="render the window and exit")
+    parser.add_argument(
+        "--size", metavar="WxH", default="1400x900", help="the window's size (default 1400x900)"
+    )
+    parser.add_argument(
+        "--theme", choices=("system", "light", "dark"), default="system", help="colours"
+    )
     args = parser.parse_args(argv)
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+        if not (320 <= width <= 10000 and 240 <= height <= 10000):
+            raise ValueError
+    except ValueError:
+        parser.error(f"--size must look like 1400x900 (320x240 to 10000x10000), not {args.size!r}")
     if args.screenshot and "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no screen
     from PySide6.QtWidgets import QApplication
 
     from core.h5io import ModelFileError, load_model
     from ui.main_window import MainWindow
+    from ui.theme import apply_theme, follow_system
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
     app.setApplicationName("Layer Studio")
+    apply_theme(app, args.theme)
+    if args.theme == "system":
+        follow_system(app)
     window = MainWindow()
+    window.resize(width, height)
     if args.file:
         if args.screenshot:  # no one to click a message box away: check first
             try:

@@ -21,7 +21,13 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
 SHORT_LABEL_ZOOM, NO_LABEL_ZOOM = 0.6, 0.35
 #: How near (in scene pixels) a drop or a click must be to a wire to count as on it.
 HIT_WIDTH = 14.0
-_PEN = QColor("#808080")
+
+
+def mix(a: QColor, b: QColor, t: float) -> QColor:
+    """``a`` moved a fraction ``t`` of the way to ``b`` (for colours drawn from the palette)."""
+    return QColor.fromRgbF(
+        *(x + (y - x) * t for x, y in zip(a.getRgbF()[:3], b.getRgbF()[:3], strict=True))
+    )
 
 
 def short_label(text: str) -> str:
@@ -38,10 +44,10 @@ class EdgeItem(QGraphicsPathItem):
         self.edge = edge
         self.text = ""
         self.zoom = 1.0
+        self.colour = QColor("#808080")
         self.setZValue(-1)
-        self.setPen(QPen(_PEN, 1.8, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         self.label = QGraphicsSimpleTextItem(self)
-        self.label.setBrush(QColor("#707070"))
+        self.set_colours(self.colour, QColor("#606060"))
 
     def shape(self) -> QPainterPath:
         """A band around the curve (not the area it encloses), for hits and drops."""
@@ -66,12 +72,16 @@ class EdgeItem(QGraphicsPathItem):
         self.zoom = zoom
         self._show_label()
 
+    def set_colours(self, wire: QColor, label: QColor) -> None:
+        """Colours from the window's palette (light or dark)."""
+        self.colour = wire
+        self.label.setBrush(label)
+        self.set_highlight(False)
+
     def set_highlight(self, on: bool) -> None:
         """Mark the wire a dragged layer would be inserted into."""
-        colour = QColor("#1f77b4") if on else _PEN
-        self.setPen(
-            QPen(colour, 3.2 if on else 1.8, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
-        )
+        colour, width = (QColor("#1f77b4"), 3.2) if on else (self.colour, 1.8)
+        self.setPen(QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
 
     def _show_label(self) -> None:
         if self.zoom < NO_LABEL_ZOOM:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from core.graph import Node
@@ -18,6 +18,8 @@ NODE_WIDTH = 190.0
 NODE_HEIGHT = 52.0
 #: Layers snap to this grid when moved.
 GRID = 10.0
+#: Below this zoom a layer shows only its kind, in a larger font.
+FAR_ZOOM = 0.55
 
 
 def key_params(kind: str, params: Mapping[str, Any]) -> str:
@@ -125,15 +127,31 @@ class NodeItem(QGraphicsItem):
         painter.setPen(text)
         font = QFont(painter.font())
         font.setBold(True)
-        painter.setFont(font)
-        inner = rect.adjusted(12, 6, -8, -NODE_HEIGHT / 2)
-        painter.drawText(inner, Qt.AlignmentFlag.AlignVCenter, self.title)
-        font.setBold(False)
-        painter.setFont(font)
-        painter.setPen(QColor(text).lighter(160) if text.lightnessF() < 0.5 else text.darker(140))
-        painter.drawText(
-            rect.adjusted(12, NODE_HEIGHT / 2, -8, -6), Qt.AlignmentFlag.AlignVCenter, self.name
-        )
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < FAR_ZOOM:  # far away: the kind alone, large enough to read, or nothing
+            if lod >= 0.15:
+                font.setPixelSize(max(8, min(30, round(11 / lod))))
+                painter.setFont(font)
+                label = QFontMetricsF(font).elidedText(
+                    self.kind, Qt.TextElideMode.ElideRight, NODE_WIDTH - 18
+                )
+                painter.drawText(rect.adjusted(12, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter, label)
+        else:
+            painter.setFont(font)
+            inner = rect.adjusted(12, 6, -8, -NODE_HEIGHT / 2)
+            title = QFontMetricsF(font).elidedText(
+                self.title, Qt.TextElideMode.ElideRight, inner.width()
+            )
+            painter.drawText(inner, Qt.AlignmentFlag.AlignVCenter, title)
+            font.setBold(False)
+            painter.setFont(font)
+            dim = QColor(text).lighter(160) if text.lightnessF() < 0.5 else text.darker(140)
+            painter.setPen(dim)
+            below = rect.adjusted(12, NODE_HEIGHT / 2, -8, -6)
+            name = QFontMetricsF(font).elidedText(
+                self.name, Qt.TextElideMode.ElideMiddle, below.width()
+            )
+            painter.drawText(below, Qt.AlignmentFlag.AlignVCenter, name)
         if self.problem:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor("#d62728"))

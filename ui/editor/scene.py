@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QPen, QTransform, QUndoStack
+from PySide6.QtGui import QColor, QPalette, QPen, QTransform, QUndoStack
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
 from core.fragment import copy_fragment, top_left
@@ -26,7 +26,7 @@ from ui.editor.commands import (
     PasteCommand,
     RemoveNodesCommand,
 )
-from ui.editor.edge_item import EdgeItem, wire_path
+from ui.editor.edge_item import EdgeItem, mix, wire_path
 from ui.editor.node_item import GRID, NodeItem
 from ui.editor.port_item import PortItem
 
@@ -53,6 +53,7 @@ class GraphScene(QGraphicsScene):
         self.edges: dict[Edge, EdgeItem] = {}
         self._cache: dict[str, Any] = {}
         self.zoom = 1.0  # the view's, for the wires' labels
+        self.wire_colour, self.label_colour = QColor("#808080"), QColor("#606060")
         self.report: ShapeReport = infer_shapes(graph)
         for node_id in graph.nodes:
             self._add_node(node_id)
@@ -255,9 +256,17 @@ class GraphScene(QGraphicsScene):
             for item in self.edges.values():
                 item.set_zoom(zoom)
 
+    def apply_palette(self, palette: QPalette) -> None:
+        """Take the wires' colours from ``palette`` (the system's light or dark one)."""
+        text, base = palette.text().color(), palette.base().color()
+        self.wire_colour, self.label_colour = mix(text, base, 0.55), mix(text, base, 0.3)
+        for item in self.edges.values():
+            item.set_colours(self.wire_colour, self.label_colour)
+
     def _add_edge(self, edge: Edge) -> None:
         item = EdgeItem(edge)
         item.set_zoom(self.zoom)
+        item.set_colours(self.wire_colour, self.label_colour)
         self.addItem(item)
         self.edges[edge] = item
 

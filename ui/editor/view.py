@@ -7,7 +7,9 @@ the selected layers; Del deletes; F fits the model in the view; Ctrl+= and Ctrl+
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, Qt
+import math
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QContextMenuEvent,
     QDragEnterEvent,
@@ -17,12 +19,13 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QPen,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from core.graph import Edge
-from ui.editor.edge_item import EdgeItem
+from ui.editor.edge_item import EdgeItem, mix
 from ui.editor.node_item import GRID, NODE_HEIGHT, NODE_WIDTH
 from ui.editor.quick_add import QuickAddPopup
 from ui.editor.scene import GraphScene
@@ -54,6 +57,26 @@ class GraphView(QGraphicsView):
         self._quick_after: str | None = None  # the layer it follows, when opened with Tab
         self._hovered: EdgeItem | None = None  # the wire a dragged layer would go on
         self._pan_from: QPoint | None = None
+        scene.apply_palette(self.palette())
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Follow the system's switch between light and dark."""
+        if event.type() == QEvent.Type.PaletteChange:
+            self.graph_scene.apply_palette(self.palette())
+        super().changeEvent(event)
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        """The palette's base colour with a faint dot grid (every other snapping step)."""
+        painter.fillRect(rect, self.palette().base())
+        if self.zoom() < 0.45:
+            return
+        step = 2 * GRID
+        text, base = self.palette().text().color(), self.palette().base().color()
+        painter.setPen(QPen(mix(base, text, 0.18), 1.5 / self.zoom()))
+        left, top = math.floor(rect.left() / step) * step, math.floor(rect.top() / step) * step
+        xs = [left + i * step for i in range(int((rect.right() - left) / step) + 1)]
+        ys = [top + i * step for i in range(int((rect.bottom() - top) / step) + 1)]
+        painter.drawPoints([QPointF(x, y) for x in xs for y in ys])
 
     # -- drops from the palette ------------------------------------------------------------
 
