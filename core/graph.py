@@ -285,6 +285,23 @@ class Graph:
     def set_param(self, node_id: str, param: str, value: Any) -> None:
         """Set one param, or :class:`GraphError` when its spec refuses the value."""
         node = self.node(node_id)
+        value, new_params = self._checked_param(node_id, param, value)
+        old = node.params[param]
+        if old == value:
+            return
+        node.params = new_params
+        self._emit(GraphEvent("param_changed", node=node_id, param=param, old=old, new=value))
+
+    def param_problem(self, node_id: str, param: str, value: Any) -> str | None:
+        """Why :meth:`set_param` would refuse ``value``, or None: the check alone, no change."""
+        try:
+            self._checked_param(node_id, param, value)
+        except GraphError as err:
+            return str(err)
+        return None
+
+    def _checked_param(self, node_id: str, param: str, value: Any) -> tuple[Any, dict[str, Any]]:
+        node = self.node(node_id)
         spec = get_spec(node.kind)
         try:
             value = spec.param(param).validate(value)
@@ -303,11 +320,7 @@ class Graph:
                 f"{node.name} cannot have only {ports} inputs ({param}={value}) while its "
                 f"input {cut[-1] + 1} is connected; disconnect it first."
             )
-        old = node.params[param]
-        if old == value:
-            return
-        node.params = new_params
-        self._emit(GraphEvent("param_changed", node=node_id, param=param, old=old, new=value))
+        return value, new_params
 
     def rename(self, node_id: str, name: str) -> None:
         """Give a node a new unique name."""
@@ -317,6 +330,16 @@ class Graph:
         self._check_new_name(name)
         old, node.name = node.name, name
         self._emit(GraphEvent("renamed", node=node_id, old=old, new=name))
+
+    def rename_problem(self, node_id: str, name: str) -> str | None:
+        """Why :meth:`rename` would refuse ``name``, or None."""
+        if name == self.node(node_id).name:
+            return None
+        try:
+            self._check_new_name(name)
+        except GraphError as err:
+            return str(err)
+        return None
 
     def move(self, node_id: str, x: float, y: float) -> None:
         """Place a node at ``(x, y)`` on the canvas."""

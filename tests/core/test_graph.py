@@ -414,3 +414,31 @@ def test_loading_absurd_numbers_gives_a_load_error_not_a_crash(doc: Graph) -> No
     with pytest.raises(GraphLoadError) as info:
         Graph.from_json(text)
     assert any("rate" in p and "too large" in p for p in info.value.problems)
+
+
+def test_problem_checks_say_what_the_edit_would_say_and_change_nothing() -> None:
+    graph = Graph()
+    first = graph.add_node("Dense", {"units": 8}).id
+    add = graph.add_node("Add", {"num_inputs": 3}).id
+    other = graph.add_node("Dense", name="other").id
+    graph.connect(first, add, 0, 2)
+    before = graph.to_dict()
+    for node_id, param, value in [
+        (first, "units", 0),
+        (first, "units", "many"),
+        (first, "nope", 1),
+        (add, "num_inputs", 2),  # input 3 is connected
+    ]:
+        problem = graph.param_problem(node_id, param, value)
+        with pytest.raises(GraphError) as err:
+            graph.set_param(node_id, param, value)
+        assert problem == str(err.value)
+    assert graph.param_problem(first, "units", 16) is None
+    for name in ("other", "", "a/b"):
+        problem = graph.rename_problem(first, name)
+        with pytest.raises(GraphError) as err:
+            graph.rename(first, name)
+        assert problem == str(err.value)
+    assert graph.rename_problem(first, "dense") is None and graph.rename_problem(first, "x") is None
+    assert graph.to_dict() == before
+    assert graph.nodes[other].name == "other"
