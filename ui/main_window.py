@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtCore import QByteArray, QPointF, Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QCursor,
     QFont,
-    QGuiApplication,
     QKeySequence,
     QUndoStack,
 )
@@ -32,20 +30,23 @@ from PySide6.QtWidgets import (
 from torch import fx
 
 from core.compile import compile_graph, model_info
-from core.fragment import read_fragment
-from core.graph import Graph, GraphLoadError
+from core.graph import Graph
 from core.h5io import ModelFileError, load_model, save_model
 from core.summary import format_summary, summarize
 from core.templates import load_template
 from core.training_settings import TrainingSettings, suggest_settings
+from ui.clipboard import ClipboardActions
 from ui.editor.scene import GraphScene
 from ui.editor.view import ZOOM_STEP, GraphView
+from ui.inspector import InspectorPanel
 from ui.palette import PalettePanel
+from ui.settings import studio_settings
+from ui.template_gallery import TemplateGalleryDialog
 
 _NODE_ROLE = Qt.ItemDataRole.UserRole
 H5_FILTER = "Keras model files (*.h5 *.hdf5)"
-#: The MIME type of copied layers (JSON of a fragment: see :mod:`core.fragment`).
-FRAGMENT_MIME_TYPE = "application/x-layer-studio-layers"
+#: Bumped when the docks change, so that an older saved layout is not restored onto them.
+LAYOUT_VERSION = 1
 
 
 def carry_weights(old: fx.GraphModule, new: fx.GraphModule) -> None:
@@ -60,7 +61,7 @@ def carry_weights(old: fx.GraphModule, new: fx.GraphModule) -> None:
             new.get_submodule(attr).load_state_dict(source)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ClipboardActions, QMainWindow):
     """One model document in a window."""
 
     def __init__(self, graph: Graph | None = None, parent: QWidget | None = None) -> None:
@@ -79,12 +80,24 @@ class MainWindow(QMainWindow):
         self.summary.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.history = QUndoView(self.undo_stack)
         self.history.setEmptyLabel("Opened")
-        layers = self._dock("Layers", self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        problems = self._dock("Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
-        summary = self._dock("Summary", self.summary, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("History", self.history, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([layers, summary], [250, 480], Qt.Orientation.Horizontal)
-        self.resizeDocks([problems], [130], Qt.Orientation.Vertical)
+        self.inspector = InspectorPanel()
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        left, right, bottom = (
+            Qt.DockWidgetArea.LeftDockWidgetArea,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+        )
+        layers = self._dock("Layers", self.palette_panel, left)
+        inspector = self._dock("Inspector", self.inspector, right)
+        history = self._dock("History", self.history, right)
+        problems = self._dock("Problems", self.problems, bottom)
+        summary = self._dock("Summary", self.summary, bottom)
+        self.tabifyDockWidget(problems, summary)
+        problems.raise_()
+        self.resizeDocks([layers, inspector], [240, 330], Qt.Orientation.Horizontal)
+        self.resizeDocks([inspector, history], [640, 160], Qt.Orientation.Vertical)
+        self.resizeDocks([problems], [150], Qt.Orientation.Vertical)
         self.scene: GraphScene | None = None
         self.view: GraphView | None = None
         self._actions()
@@ -92,8 +105,10 @@ class MainWindow(QMainWindow):
         self.problems.itemActivated.connect(self._show_problem)
         self.problems.itemClicked.connect(self._show_problem)
         self.undo_stack.cleanChanged.connect(self._update_title)
+        self.inspector.message.connect(self._say)
         self.set_graph(graph or load_template("mnist_cnn"))
         self.resize(1400, 900)
+        self._restore_layout()
 
     # -- building ----------------------------------------------------------------------------
 
@@ -109,6 +124,7 @@ class MainWindow(QMainWindow):
         edit_menu = self.menuBar().addMenu("&Edit")
         view_menu = self.menuBar().addMenu("&View")
         self._entries = [
+            (file_menu, "&New…", QKeySequence.StandardKey.New, self.new_dialog),
             (file_menu, "&Open…", QKeySequence.StandardKey.Open, self.open_dialog),
             (file_menu, "&Save", QKeySequence.StandardKey.Save, self.save),
             (file_menu, "Save &As…", QKeySequence.StandardKey.SaveAs, self.save_as_dialog),
@@ -144,6 +160,25 @@ class MainWindow(QMainWindow):
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
 
+    def _say(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _restore_layout(self) -> None:
+        """Put the docks where the user left them last time (when the layout was saved)."""
+        settings = studio_settings()
+        geometry, state = settings.value("window/geometry"), settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state, LAYOUT_VERSION)
+
+    def save_layout(self) -> None:
+        """Remember the window's size and the docks' places for the next start."""
+        settings = studio_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        settings.sync()
+
     def set_graph(self, graph: Graph) -> None:
         """Show ``graph`` as the window's document (the edit history starts afresh)."""
         if self.scene is not None:
@@ -152,6 +187,7 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(graph, self.undo_stack)
         self.scene.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.scene.document_changed.connect(self._refresh_panels)
+        self.inspector.set_scene(self.scene)
         self.view = GraphView(self.scene)
         self.setCentralWidget(self.view)
         self._refresh_panels()
@@ -191,48 +227,6 @@ class MainWindow(QMainWindow):
     def _delete(self) -> None:
         if self.scene is not None:
             self.scene.delete_selected()
-
-    # -- the clipboard (works between windows: the layers travel as our own MIME type) --------
-
-    def copy(self) -> bool:
-        """Put the selected layers (and the wires between them) on the clipboard."""
-        text = self.scene.copy_selected() if self.scene is not None else None
-        if text is None:
-            self.statusBar().showMessage("Select the layers to copy first.", 5000)
-            return False
-        data = QMimeData()
-        data.setData(FRAGMENT_MIME_TYPE, text.encode("utf-8"))
-        QGuiApplication.clipboard().setMimeData(data)
-        return True
-
-    def cut(self) -> None:
-        if self.copy() and self.scene is not None:
-            self.scene.delete_selected("Cut")
-
-    def paste(self) -> None:
-        """Add the layers on the clipboard: at the cursor when it is on the canvas."""
-        data = QGuiApplication.clipboard().mimeData()
-        if self.scene is None or self.view is None or data is None:
-            return
-        if not data.hasFormat(FRAGMENT_MIME_TYPE):
-            self.statusBar().showMessage("The clipboard holds no layers.", 5000)
-            return
-        try:
-            fragment = read_fragment(bytes(data.data(FRAGMENT_MIME_TYPE).data()).decode("utf-8"))
-        except (UnicodeDecodeError, GraphLoadError) as err:
-            self.statusBar().showMessage(f"Cannot paste: {err}", 8000)
-            return
-        inside = self.view.viewport().mapFromGlobal(QCursor.pos())
-        at = None
-        if self.view.viewport().rect().contains(inside) and self.view.underMouse():
-            at = self.view.mapToScene(inside)
-        self.scene.paste(fragment, at)
-
-    def duplicate(self) -> None:
-        """Copy the selected layers next to themselves (the clipboard is left alone)."""
-        text = self.scene.copy_selected() if self.scene is not None else None
-        if self.scene is not None and text is not None:
-            self.scene.paste(read_fragment(text), None, "Duplicate")
 
     def select_all(self) -> None:
         if self.scene is not None:
@@ -316,11 +310,48 @@ class MainWindow(QMainWindow):
         return bool(path) and self.save_to(path)
 
     def open_dialog(self) -> None:
+        if not self.confirm_discard("opening another model"):
+            return
         path, _ = QFileDialog.getOpenFileName(self, "Open model", "", H5_FILTER)
         if path:
             self.open_path(path)
 
+    def new_dialog(self) -> None:
+        """File ▸ New: pick a template (or an empty model) in the gallery."""
+        if not self.confirm_discard("starting a new model"):
+            return
+        graph = TemplateGalleryDialog.pick(self)
+        if graph is not None:
+            self.new_document(graph)
+
+    def new_document(self, graph: Graph) -> None:
+        """Make ``graph`` the window's new, unsaved document."""
+        self.path, self.module, self.training = None, None, TrainingSettings()
+        self.set_graph(graph)
+
+    def confirm_discard(self, doing: str) -> bool:
+        """True when there are no unsaved changes, or the user saved or dropped them."""
+        if self.undo_stack.isClean():
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"The model has changes that are not saved. Save them before {doing}?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_discard("closing"):
+            event.ignore()
+            return
+        self.save_layout()
+        self.inspector.set_scene(None)
         if self.scene is not None:
             self.scene.close()
         super().closeEvent(event)

@@ -15,7 +15,8 @@ from core.templates import load_template
 from tests.ui.test_canvas import drop
 from ui.editor.edge_item import NO_LABEL_ZOOM, SHORT_LABEL_ZOOM
 from ui.editor.node_item import GRID
-from ui.main_window import FRAGMENT_MIME_TYPE, MainWindow
+from ui.clipboard import FRAGMENT_MIME_TYPE
+from ui.main_window import MainWindow
 
 
 def make(qtbot, template: str = "mnist_cnn") -> MainWindow:

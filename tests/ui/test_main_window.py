@@ -6,13 +6,14 @@ from pathlib import Path
 
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMessageBox
+from PySide6.QtWidgets import QDockWidget, QMessageBox, QSpinBox
 
 from core.compile import compile_graph, model_info
 from core.h5io import load_model, save_model
 from core.templates import load_template
 from ui.editor.commands import SetParamCommand
 from ui.main_window import MainWindow
+from ui.template_gallery import TemplateGalleryDialog
 
 
 def make(qtbot, graph=None) -> MainWindow:
@@ -107,3 +108,61 @@ def test_a_broken_file_says_why_and_keeps_the_document(qtbot, tmp_path: Path, mo
     assert not window.open_path(broken)
     assert said and "damaged" in said[0]
     assert window.scene.graph.to_dict() == before
+
+
+def test_the_inspector_follows_the_selection_and_its_edits_reach_the_canvas(qtbot) -> None:
+    window = make(qtbot)
+    scene, graph = window.scene, window.scene.graph
+    dense = graph.node_by_name("dense").id
+    scene.select([dense])
+    field = window.inspector.findChild(QSpinBox, "param_units")
+    assert field is not None and field.value() == 128
+    field.selectAll()
+    qtbot.keyClicks(field, "64")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert graph.nodes[dense].params["units"] == 64
+    wire = next(e for e in graph.edges if e.src == dense)
+    assert scene.edges[wire].text == "64"  # the canvas's wire label follows
+    assert "(None, 64)" in window.summary.toPlainText()
+    assert problem_texts(window) == ["No problems: the model is complete."]
+    window.undo_stack.undo()
+    assert field.value() == 128 and scene.edges[wire].text == "128"
+
+
+def test_new_from_the_gallery_asks_before_dropping_changes(qtbot, monkeypatch, questions) -> None:
+    window = make(qtbot)
+    monkeypatch.setattr(TemplateGalleryDialog, "pick", lambda parent: load_template("residual"))
+    window.new_dialog()
+    assert questions == [] and window.scene.graph.name == "residual"  # nothing to lose
+    window.scene.select_all()
+    window.scene.delete_selected()
+    answers = iter([QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Discard])
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: next(answers))
+    window.new_dialog()  # cancelled: the edited document stays
+    assert not window.scene.graph.nodes and window.isWindowModified()
+    window.new_dialog()
+    assert window.scene.graph.name == "residual" and len(window.scene.graph.nodes) == 16
+    assert not window.isWindowModified() and window.path is None
+    assert window.undo_stack.count() == 0
+
+
+def test_closing_with_changes_can_be_cancelled(qtbot, monkeypatch) -> None:
+    window = make(qtbot)
+    window.scene.select_all()
+    window.scene.delete_selected()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Cancel)
+    assert not window.close()
+    assert window.isVisible()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Discard)
+    assert window.close()
+
+
+def test_the_dock_layout_is_remembered(qtbot) -> None:
+    window = make(qtbot)
+    history = window.findChild(QDockWidget, "dock_history")
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, history)
+    assert window.dockWidgetArea(history) == Qt.DockWidgetArea.LeftDockWidgetArea
+    assert window.close()
+    again = make(qtbot)
+    moved = again.findChild(QDockWidget, "dock_history")
+    assert again.dockWidgetArea(moved) == Qt.DockWidgetArea.LeftDockWidgetArea

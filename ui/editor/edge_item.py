@@ -25,8 +25,9 @@ HIT_WIDTH = 14.0
 
 def mix(a: QColor, b: QColor, t: float) -> QColor:
     """``a`` moved a fraction ``t`` of the way to ``b`` (for colours drawn from the palette)."""
+    ra, ga, ba = a.redF(), a.greenF(), a.blueF()
     return QColor.fromRgbF(
-        *(x + (y - x) * t for x, y in zip(a.getRgbF()[:3], b.getRgbF()[:3], strict=True))
+        ra + (b.redF() - ra) * t, ga + (b.greenF() - ga) * t, ba + (b.blueF() - ba) * t
     )
 
 

@@ -107,9 +107,9 @@ class NodeItem(QGraphicsItem):
         option: QStyleOptionGraphicsItem,
         widget: QWidget | None = None,
     ) -> None:
-        palette = widget.palette() if widget is not None else None
-        base = palette.base().color() if palette is not None else QColor("#ffffff")
-        text = palette.text().color() if palette is not None else QColor("#202020")
+        scene = self.scene()
+        palette = widget.palette() if widget is not None else scene.palette()  # render(): no widget
+        base, text = palette.base().color(), palette.text().color()
         colour = category_colour(get_spec(self.kind).category)
         rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
         selected = self.isSelected()
