@@ -12,10 +12,10 @@ from core.fragment import copy_fragment
 from core.graph import Edge
 from core.layout import auto_layout
 from core.templates import load_template
-from tests.ui.test_canvas import drop
+from tests.ui.test_canvas import drag, drop
+from ui.clipboard import FRAGMENT_MIME_TYPE
 from ui.editor.edge_item import NO_LABEL_ZOOM, SHORT_LABEL_ZOOM
 from ui.editor.node_item import GRID
-from ui.clipboard import FRAGMENT_MIME_TYPE
 from ui.main_window import MainWindow
 
 
@@ -267,3 +267,72 @@ def test_wire_labels_shorten_then_hide_when_zoomed_out(qtbot) -> None:
     assert label.text() == ""
     view.zoom_by(1.0 / view.zoom())
     assert label.text() == "32×26×26"
+
+
+def test_a_clicked_wire_is_selected_and_del_disconnects_it(qtbot) -> None:
+    window = make(qtbot)
+    scene, graph, view = window.scene, window.scene.graph, window.view
+    before = graph.to_dict()
+    wire = next(e for e in graph.edges if scene.edges[e].text == "9216")
+    view.centerOn(scene.edges[wire])
+    at = view.mapFromScene(scene.edges[wire].path().pointAtPercent(0.5))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert scene.edges[wire].isSelected() and scene.selected_ids() == []
+    key(qtbot, window, Qt.Key.Key_Delete)
+    assert wire not in graph.edges and wire not in scene.edges
+    assert len(graph.nodes) == len(before["nodes"])
+    undo_all_and_back(window, before)
+
+
+def test_two_layers_are_wired_from_the_keyboard(qtbot) -> None:
+    window = make(qtbot, "mlp")
+    scene, graph = window.scene, window.scene.graph
+    output = next(n for n in graph.nodes.values() if n.kind == "Output").id
+    last = graph.in_edges(output)[0].src
+    wire = graph.in_edges(output)[0]
+    scene.select([])
+    scene.edges[wire].setSelected(True)
+    key(qtbot, window, Qt.Key.Key_Delete)  # cut the wire into the Output
+    assert output in graph.nodes and not graph.in_edges(output)
+    before = graph.to_dict()
+    scene.select([last])
+    key(qtbot, window, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)  # nearest below
+    assert scene.selected_ids() == [last, output] or set(scene.selected_ids()) == {last, output}
+    key(qtbot, window, Qt.Key.Key_C)
+    assert graph.in_edges(output)[0] == Edge(last, 0, output, 0)
+    assert not [d for d in scene.report.diagnostics if d.severity == "error"]
+    window.undo_stack.undo()
+    assert graph.to_dict() == before
+
+
+def test_connecting_from_the_keyboard_says_why_not(qtbot) -> None:
+    window = make(qtbot)
+    scene = window.scene
+    messages: list[str] = []
+    scene.message.connect(messages.append)
+    scene.select([by_name(window, "dense")])
+    key(qtbot, window, Qt.Key.Key_C)
+    assert "exactly two" in messages[-1]
+    scene.select([by_name(window, "dense"), by_name(window, "dense_1")])
+    before = scene.graph.to_dict()
+    key(qtbot, window, Qt.Key.Key_C)  # dense_1's only input is taken
+    assert scene.graph.to_dict() == before and "no free input" in messages[-1]
+
+
+def test_a_rubber_band_selects_the_layers_it_encloses(qtbot) -> None:
+    window = make(qtbot)
+    scene, view = window.scene, window.view
+    view.resetTransform()
+    chosen = [by_name(window, "conv2d"), by_name(window, "conv2d_1")]
+    box = (
+        scene.nodes[chosen[0]]
+        .sceneBoundingRect()
+        .united(scene.nodes[chosen[1]].sceneBoundingRect())
+    )
+    view.centerOn(box.center())
+    start = view.mapFromScene(box.topLeft() - QPointF(20, 10))
+    end = view.mapFromScene(box.bottomRight() + QPointF(20, 10))
+    assert view.itemAt(start) is None
+    drag(qtbot, view, start, end)
+    assert scene.selected_ids() == chosen
+    assert window.undo_stack.count() == 0  # selecting is not an edit

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsSimpleTextItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsSimpleTextItem
 
 from core.graph import Edge
 
@@ -47,6 +49,7 @@ class EdgeItem(QGraphicsPathItem):
         self.zoom = 1.0
         self.colour = QColor("#808080")
         self.setZValue(-1)
+        self.setFlag(QGraphicsPathItem.GraphicsItemFlag.ItemIsSelectable)
         self.label = QGraphicsSimpleTextItem(self)
         self.set_colours(self.colour, QColor("#606060"))
 
@@ -81,8 +84,15 @@ class EdgeItem(QGraphicsPathItem):
 
     def set_highlight(self, on: bool) -> None:
         """Mark the wire a dragged layer would be inserted into."""
+        on = on or self.isSelected()
         colour, width = (QColor("#1f77b4"), 3.2) if on else (self.colour, 1.8)
         self.setPen(QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        """A selected wire is drawn like a highlighted one (Del then disconnects it)."""
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self.set_highlight(False)
+        return super().itemChange(change, value)
 
     def _show_label(self) -> None:
         if self.zoom < NO_LABEL_ZOOM:

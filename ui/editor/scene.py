@@ -164,13 +164,43 @@ class GraphScene(QGraphicsScene):
         self.select(list(self.nodes))
 
     def delete_selected(self, text: str = "") -> None:
-        """Delete the selected layers (with their wires) as one undoable step."""
+        """Delete the selected layers (with their wires) and wires, as one undoable step."""
         chosen = self.selected_ids()
+        wires = [
+            i.edge
+            for i in self.selectedItems()
+            if isinstance(i, EdgeItem) and i.edge.src not in chosen and i.edge.dst not in chosen
+        ]
+        if not chosen and not wires:
+            return
+        self.undo_stack.beginMacro(text or ("Disconnect" if not chosen else "Delete"))
+        for edge in wires:
+            self.undo_stack.push(DisconnectCommand(self.graph, edge))
         if chosen:
-            command = RemoveNodesCommand(self.graph, chosen)
-            if text:
-                command.setText(text)
-            self.undo_stack.push(command)
+            self.undo_stack.push(RemoveNodesCommand(self.graph, chosen))
+        self.undo_stack.endMacro()
+
+    def connect_selected(self) -> bool:
+        """Wire two selected layers: the upper one's output to the lower one's first free input.
+
+        The keyboard's way of wiring (select one, Shift+arrow to the other, then C).
+        """
+        chosen = self.selected_ids()
+        if len(chosen) != 2:
+            self.message.emit("Select exactly two layers to connect them.")
+            return False
+        src, dst = sorted(chosen, key=lambda n: self.graph.nodes[n].position[1])
+        taken = self.graph.in_edges(dst)
+        problem = f"{self.graph.nodes[dst].name} has no free input."
+        for port in range(self.graph.num_inputs(dst)):
+            if port in taken:
+                continue
+            problem = self.graph.connection_problem(src, dst, 0, port) or ""
+            if not problem:
+                self.undo_stack.push(ConnectCommand(self.graph, Edge(src, 0, dst, port)))
+                return True
+        self.message.emit(problem)
+        return False
 
     def copy_selected(self) -> str | None:
         """The selected layers and the wires between them as fragment text (None if none)."""

@@ -1,8 +1,9 @@
 """The canvas's view: drops from the palette, the quick-add popup, zoom, pan and the keyboard.
 
 Keyboard map (the canvas has focus): Tab adds a layer (after the selected one, wired in);
-arrows walk along the wires (Up/Down) and between neighbours (Left/Right); Ctrl+arrows move
-the selected layers; Del deletes; F fits the model in the view; Ctrl+= and Ctrl+- zoom.
+arrows walk along the wires (Up/Down) and between neighbours (Left/Right), Shift+arrows add to
+the selection, C connects two selected layers; Ctrl+arrows move the selected layers; Del
+deletes layers and selected wires; F fits the model in the view; Ctrl+= and Ctrl+- zoom.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class GraphView(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        # only what the band encloses: a wire merely crossing it is not selected (Del would cut it)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.ContainsItemShape)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -57,6 +60,7 @@ class GraphView(QGraphicsView):
         self._quick_after: str | None = None  # the layer it follows, when opened with Tab
         self._hovered: EdgeItem | None = None  # the wire a dragged layer would go on
         self._pan_from: QPoint | None = None
+        self._walk_from: str | None = None  # where the keyboard walk is
         scene.apply_palette(self.palette())
 
     def changeEvent(self, event: QEvent) -> None:
@@ -238,6 +242,7 @@ class GraphView(QGraphicsView):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, mods = event.key(), event.modifiers()
         ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        shift = Qt.KeyboardModifier.ShiftModifier
         arrows = {
             Qt.Key.Key_Left: (-1, 0),
             Qt.Key.Key_Right: (1, 0),
@@ -257,15 +262,20 @@ class GraphView(QGraphicsView):
         elif key in arrows and ctrl:
             dx, dy = arrows[key]
             self.graph_scene.nudge_selected(dx * GRID, dy * GRID)
-        elif key in arrows and not mods:
-            self._walk(*arrows[key])
+        elif key in arrows and mods in (Qt.KeyboardModifier.NoModifier, shift):
+            self._walk(*arrows[key], extend=mods == shift)
+        elif key == Qt.Key.Key_C and not mods:
+            self.graph_scene.connect_selected()
         else:
             super().keyPressEvent(event)
             return
         event.accept()
 
-    def _walk(self, dx: int, dy: int) -> None:
-        """Select the next layer along the wires (Up/Down) or the nearest beside (Left/Right)."""
+    def _walk(self, dx: int, dy: int, extend: bool = False) -> None:
+        """Select the next layer along the wires (Up/Down) or the nearest beside (Left/Right).
+
+        With ``extend`` (Shift) the layer is added to the selection and the walk goes on from it.
+        """
         scene, graph = self.graph_scene, self.graph_scene.graph
         chosen = scene.selected_ids()
         if not chosen:
@@ -274,14 +284,17 @@ class GraphView(QGraphicsView):
                 scene.select([order[0]])
                 self.ensureVisible(scene.nodes[order[0]])
             return
-        here = chosen[0]
+        here = self._walk_from if self._walk_from in chosen else chosen[0]
         x, y = graph.nodes[here].position
-        if dy:
+        if dy:  # along the wires, else the nearest layer above or below
             near = (
                 [e.dst for e in graph.out_edges(here)]
                 if dy > 0
                 else [e.src for e in graph.in_edges(here).values()]
             )
+            near = near or [
+                n for n, node in graph.nodes.items() if (node.position[1] - y) * dy > 20
+            ]
         else:
             near = [
                 n
@@ -289,6 +302,12 @@ class GraphView(QGraphicsView):
                 if n != here and (node.position[0] - x) * dx > 0 and abs(node.position[1] - y) < 60
             ]
         if near:
-            best = min(near, key=lambda n: abs(graph.nodes[n].position[0] - x))
-            scene.select([best])
+
+            def distance(n: str) -> float:
+                nx, ny = graph.nodes[n].position
+                return abs(nx - x) + abs(ny - y)
+
+            best = min(near, key=distance)
+            scene.select([*chosen, best] if extend else [best])
+            self._walk_from = best
             self.ensureVisible(scene.nodes[best])
