@@ -36,6 +36,7 @@ from core.summary import format_summary, summarize
 from core.templates import load_template
 from core.training_settings import TrainingSettings, suggest_settings
 from ui.clipboard import ClipboardActions
+from ui.editor.minimap import MinimapView
 from ui.editor.scene import GraphScene
 from ui.editor.view import ZOOM_STEP, GraphView
 from ui.inspector import InspectorPanel
@@ -156,6 +157,9 @@ class MainWindow(ClipboardActions, QMainWindow):
         first = edit_menu.actions()[0]
         edit_menu.insertActions(first, [undo, redo])
         edit_menu.insertSeparator(first)
+        self.minimap_action = QAction("&Minimap", self, checkable=True, checked=True)
+        self.minimap_action.toggled.connect(lambda on: self.minimap.setVisible(on))
+        view_menu.addAction(self.minimap_action)
         view_menu.addSeparator()
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
@@ -189,6 +193,8 @@ class MainWindow(ClipboardActions, QMainWindow):
         self.scene.document_changed.connect(self._refresh_panels)
         self.inspector.set_scene(self.scene)
         self.view = GraphView(self.scene)
+        self.minimap = MinimapView(self.view, corner=Qt.Corner.BottomRightCorner)
+        self.minimap.setVisible(self.minimap_action.isChecked())
         self.setCentralWidget(self.view)
         self._refresh_panels()
         self._update_title()

@@ -166,3 +166,17 @@ def test_the_dock_layout_is_remembered(qtbot) -> None:
     again = make(qtbot)
     moved = again.findChild(QDockWidget, "dock_history")
     assert again.dockWidgetArea(moved) == Qt.DockWidgetArea.LeftDockWidgetArea
+
+
+def test_the_minimap_sits_in_the_canvas_corner_and_can_be_hidden(qtbot) -> None:
+    window = make(qtbot)
+    minimap, viewport = window.minimap, window.view.viewport()
+    assert minimap.isVisible() and minimap.parent() is window.view
+    corner = minimap.geometry().bottomRight()
+    assert viewport.geometry().contains(corner) or window.view.rect().contains(corner)
+    window.minimap_action.trigger()
+    assert not minimap.isVisible()
+    window.set_graph(load_template("residual"))  # a new canvas keeps the choice
+    assert not window.minimap.isVisible()
+    window.minimap_action.trigger()
+    qtbot.waitUntil(window.minimap.isVisible)  # the new canvas is shown by the event loop

@@ -107,6 +107,17 @@ class NodeItem(QGraphicsItem):
         option: QStyleOptionGraphicsItem,
         widget: QWidget | None = None,
     ) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < 0.15:  # a few pixels wide: a block of the category's colour is all that shows
+            painter.setPen(Qt.PenStyle.NoPen)
+            if self.problem:
+                painter.setBrush(QColor("#d62728"))
+            elif self.isSelected():
+                painter.setBrush(QColor("#1f77b4"))
+            else:
+                painter.setBrush(category_colour(get_spec(self.kind).category))
+            painter.drawRect(QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT))
+            return
         scene = self.scene()
         palette = widget.palette() if widget is not None else scene.palette()  # render(): no widget
         base, text = palette.base().color(), palette.text().color()
@@ -127,7 +138,6 @@ class NodeItem(QGraphicsItem):
         painter.setPen(text)
         font = QFont(painter.font())
         font.setBold(True)
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < FAR_ZOOM:  # far away: the kind alone, large enough to read, or nothing
             if lod >= 0.15:
                 font.setPixelSize(max(8, min(30, round(11 / lod))))
