@@ -28,7 +28,16 @@ def run_window(argv: list[str]) -> int:
     parser.add_argument(
         "--theme", choices=("system", "light", "dark"), default="system", help="colours"
     )
+    parser.add_argument("--template", metavar="NAME", help="start from a template (no FILE)")
+    parser.add_argument("--select", metavar="LAYER", help="select this layer (by name)")
+    parser.add_argument(
+        "--zoom", type=int, metavar="PERCENT", help="this zoom, from the model's top (else fit)"
+    )
     args = parser.parse_args(argv)
+    if args.file and args.template:
+        parser.error("give a FILE or --template, not both")
+    if args.zoom is not None and not 10 <= args.zoom <= 400:
+        parser.error("--zoom must be between 10 and 400 (percent)")
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
         if not (320 <= width <= 10000 and 240 <= height <= 10000):
@@ -40,6 +49,7 @@ def run_window(argv: list[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from core.h5io import ModelFileError, load_model
+    from core.templates import load_template
     from ui.main_window import MainWindow
     from ui.theme import apply_theme, follow_system
 
@@ -49,7 +59,14 @@ def run_window(argv: list[str]) -> int:
     apply_theme(app, args.theme)
     if args.theme == "system":
         follow_system(app)
-    window = MainWindow()
+    graph = None
+    if args.template:
+        try:
+            graph = load_template(args.template)
+        except KeyError as err:
+            print(f"layer-studio: error: {err.args[0]}", file=sys.stderr)
+            return 2
+    window = MainWindow(graph, restore_layout=not args.screenshot)  # pictures: the defaults
     window.resize(width, height)
     if args.file:
         if args.screenshot:  # no one to click a message box away: check first
@@ -60,9 +77,15 @@ def run_window(argv: list[str]) -> int:
                 return 2
         window.open_path(args.file)
     window.show()
-    if args.screenshot:
-        app.processEvents()
+    app.processEvents()
+    if args.select and not window.select_layer(args.select):
+        print(f"layer-studio: error: There is no layer called {args.select!r}.", file=sys.stderr)
+        return 2
+    if args.zoom is not None:
+        window.show_top(args.zoom / 100)
+    elif args.screenshot:
         window.fit_view()
+    if args.screenshot:
         app.processEvents()
         if not window.grab().save(args.screenshot):
             print(f"layer-studio: error: Cannot write {args.screenshot}.", file=sys.stderr)

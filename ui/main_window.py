@@ -65,7 +65,13 @@ def carry_weights(old: fx.GraphModule, new: fx.GraphModule) -> None:
 class MainWindow(ClipboardActions, QMainWindow):
     """One model document in a window."""
 
-    def __init__(self, graph: Graph | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        graph: Graph | None = None,
+        parent: QWidget | None = None,
+        *,
+        restore_layout: bool = True,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("main_window")
         self.path: Path | None = None
@@ -98,7 +104,7 @@ class MainWindow(ClipboardActions, QMainWindow):
         problems.raise_()
         self.resizeDocks([layers, inspector], [240, 330], Qt.Orientation.Horizontal)
         self.resizeDocks([inspector, history], [640, 160], Qt.Orientation.Vertical)
-        self.resizeDocks([problems], [150], Qt.Orientation.Vertical)
+        self.resizeDocks([problems], [110], Qt.Orientation.Vertical)
         self.scene: GraphScene | None = None
         self.view: GraphView | None = None
         self._actions()
@@ -109,7 +115,8 @@ class MainWindow(ClipboardActions, QMainWindow):
         self.inspector.message.connect(self._say)
         self.set_graph(graph or load_template("mnist_cnn"))
         self.resize(1400, 900)
-        self._restore_layout()
+        if restore_layout:
+            self._restore_layout()
 
     # -- building ----------------------------------------------------------------------------
 
@@ -256,6 +263,25 @@ class MainWindow(ClipboardActions, QMainWindow):
     def zoom_out(self) -> None:
         if self.view is not None:
             self.view.zoom_by(1 / ZOOM_STEP)
+
+    def select_layer(self, name: str) -> bool:
+        """Select the layer called ``name`` and bring it into view (False when there is none)."""
+        node = self.scene.graph.node_by_name(name) if self.scene is not None else None
+        if node is None or self.scene is None or self.view is None:
+            return False
+        self.scene.select([node.id])
+        self.view.centerOn(self.scene.nodes[node.id])
+        return True
+
+    def show_top(self, zoom: float) -> None:
+        """Show the model at ``zoom`` (1.0 is 100 %), centred across, from its top."""
+        if self.scene is None or self.view is None:
+            return
+        self.view.resetTransform()
+        self.view.zoom_by(zoom)
+        rect = self.scene.itemsBoundingRect()
+        height = self.view.viewport().height() / zoom
+        self.view.centerOn(rect.center().x(), rect.top() - 30 + height / 2)
 
     def fit_view(self) -> None:
         """Show the whole model on the canvas."""

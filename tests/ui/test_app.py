@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from PySide6.QtGui import QImage
@@ -35,3 +38,39 @@ def test_screenshot_of_a_broken_file_is_an_error_not_a_hang(qtbot, tmp_path: Pat
     assert main([str(broken), "--screenshot", str(tmp_path / "x.png")]) == 2
     assert "not an HDF5" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_screenshot_of_a_template_with_a_layer_selected(qtbot, tmp_path: Path) -> None:
+    out = tmp_path / "residual.png"
+    argv = ["--screenshot", str(out), "--template", "residual", "--select", "conv2d_1"]
+    assert main([*argv, "--zoom", "80", "--size", "1200x800"]) == 0
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1200, 800)
+
+
+def test_window_options_that_cannot_work_say_why(qtbot, tmp_path: Path, capsys) -> None:
+    out = str(tmp_path / "x.png")
+    assert main(["--screenshot", out, "--template", "no_such"]) == 2
+    assert "no template called 'no_such'" in capsys.readouterr().err
+    assert main(["--screenshot", out, "--template", "mlp", "--select", "ghost"]) == 2
+    assert "no layer called 'ghost'" in capsys.readouterr().err
+    for bad in (["--zoom", "5"], ["model.h5", "--template", "mlp"]):
+        try:
+            main(["--screenshot", out, *bad])
+        except SystemExit as stop:
+            assert stop.code == 2
+        else:
+            raise AssertionError(bad)
+    assert not Path(out).exists()
+
+
+def test_a_high_dpi_screen_gets_a_sharp_picture(tmp_path: Path) -> None:
+    """At a scale of 2 the window is drawn with twice the pixels (not a blurred upscale)."""
+    out = tmp_path / "hidpi.png"
+    env = {**os.environ, "QT_SCALE_FACTOR": "2", "XDG_CONFIG_HOME": str(tmp_path)}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    command = [sys.executable, "-m", "studio", "--screenshot", str(out), "--size", "800x600"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1600, 1200)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsSimpleTextItem
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsSimpleTextItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from core.graph import Edge
 
@@ -39,6 +45,27 @@ def short_label(text: str) -> str:
     return f"{first}×…" if sep else text
 
 
+class ShapeLabel(QGraphicsSimpleTextItem):
+    """A wire's shape text on a faint patch of the canvas colour, so a wire crossing behind it
+    does not strike it through."""
+
+    def __init__(self, parent: QGraphicsItem) -> None:
+        super().__init__(parent)
+        self.ground = QColor(255, 255, 255, 210)
+
+    def boundingRect(self) -> QRectF:
+        return super().boundingRect().adjusted(-3, -1, 3, 1)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        if self.text():
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(self.ground)
+            painter.drawRoundedRect(self.boundingRect(), 3, 3)
+        super().paint(painter, option, widget)
+
+
 class EdgeItem(QGraphicsPathItem):
     """Draws ``edge``; :meth:`set_ends` and :meth:`set_label` keep it current."""
 
@@ -50,7 +77,7 @@ class EdgeItem(QGraphicsPathItem):
         self.colour = QColor("#808080")
         self.setZValue(-1)
         self.setFlag(QGraphicsPathItem.GraphicsItemFlag.ItemIsSelectable)
-        self.label = QGraphicsSimpleTextItem(self)
+        self.label = ShapeLabel(self)
         self.set_colours(self.colour, QColor("#606060"))
 
     def shape(self) -> QPainterPath:
@@ -76,10 +103,12 @@ class EdgeItem(QGraphicsPathItem):
         self.zoom = zoom
         self._show_label()
 
-    def set_colours(self, wire: QColor, label: QColor) -> None:
-        """Colours from the window's palette (light or dark)."""
+    def set_colours(self, wire: QColor, label: QColor, ground: QColor | None = None) -> None:
+        """Colours from the window's palette (light or dark); ``ground`` behind the label."""
         self.colour = wire
         self.label.setBrush(label)
+        if ground is not None:
+            self.label.ground = ground
         self.set_highlight(False)
 
     def set_highlight(self, on: bool) -> None:

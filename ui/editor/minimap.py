@@ -189,7 +189,17 @@ class MinimapView(QWidget):
         """Sit in the chosen corner of the canvas's viewport."""
         if self._main is None or self._corner is None:
             return
-        area, size, m = self._main.viewport().geometry(), self.size(), self._margin
+        area, m = self._main.viewport().geometry(), self._margin
+        # a small canvas gets a small minimap: at most about a quarter of it is covered
+        hint = self.sizeHint()
+        want = QSize(
+            max(80, min(hint.width(), int(area.width() * 0.26))),
+            max(60, min(hint.height(), int(area.height() * 0.26))),
+        )
+        if want != self.size():
+            self.resize(want)  # resizeEvent places it again
+            return
+        size = self.size()
         left = self._corner in (Qt.Corner.TopLeftCorner, Qt.Corner.BottomLeftCorner)
         top = self._corner in (Qt.Corner.TopLeftCorner, Qt.Corner.TopRightCorner)
         x = area.left() + m if left else area.right() + 1 - m - size.width()

@@ -54,6 +54,7 @@ class GraphScene(QGraphicsScene):
         self._cache: dict[str, Any] = {}
         self.zoom = 1.0  # the view's, for the wires' labels
         self.wire_colour, self.label_colour = QColor("#808080"), QColor("#606060")
+        self.label_ground = QColor(255, 255, 255, 215)
         self.report: ShapeReport = infer_shapes(graph)
         for node_id in graph.nodes:
             self._add_node(node_id)
@@ -290,13 +291,15 @@ class GraphScene(QGraphicsScene):
         """Take the wires' colours from ``palette`` (the system's light or dark one)."""
         text, base = palette.text().color(), palette.base().color()
         self.wire_colour, self.label_colour = mix(text, base, 0.55), mix(text, base, 0.3)
+        self.label_ground = QColor(base)
+        self.label_ground.setAlpha(215)
         for item in self.edges.values():
-            item.set_colours(self.wire_colour, self.label_colour)
+            item.set_colours(self.wire_colour, self.label_colour, self.label_ground)
 
     def _add_edge(self, edge: Edge) -> None:
         item = EdgeItem(edge)
         item.set_zoom(self.zoom)
-        item.set_colours(self.wire_colour, self.label_colour)
+        item.set_colours(self.wire_colour, self.label_colour, self.label_ground)
         self.addItem(item)
         self.edges[edge] = item
 
