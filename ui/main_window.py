@@ -159,7 +159,15 @@ class MainWindow(ClipboardActions, QMainWindow):
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo = self.undo_stack.createRedoAction(self, "&Redo")
         redo.setShortcuts(
-            [QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Shift+Z")]
+            list(
+                dict.fromkeys(  # the platform's, and both common ones everywhere
+                    [
+                        *QKeySequence.keyBindings(QKeySequence.StandardKey.Redo),
+                        QKeySequence("Ctrl+Shift+Z"),
+                        QKeySequence("Ctrl+Y"),
+                    ]
+                )
+            )
         )
         first = edit_menu.actions()[0]
         edit_menu.insertActions(first, [undo, redo])

@@ -336,3 +336,19 @@ def test_a_rubber_band_selects_the_layers_it_encloses(qtbot) -> None:
     drag(qtbot, view, start, end)
     assert scene.selected_ids() == chosen
     assert window.undo_stack.count() == 0  # selecting is not an edit
+
+
+def test_undo_and_redo_from_the_keyboard(qtbot) -> None:
+    window = make(qtbot)
+    graph = window.scene.graph
+    before = graph.to_dict()
+    window.scene.select([by_name(window, "dropout")])
+    key(qtbot, window, Qt.Key.Key_Delete)
+    after = graph.to_dict()
+    key(qtbot, window, Qt.Key.Key_Z, CTRL)
+    assert graph.to_dict() == before
+    key(qtbot, window, Qt.Key.Key_Z, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    assert graph.to_dict() == after
+    key(qtbot, window, Qt.Key.Key_Z, CTRL)
+    key(qtbot, window, Qt.Key.Key_Y, CTRL)
+    assert graph.to_dict() == after
