@@ -155,6 +155,14 @@ class InspectorPanel(QWidget):
                 f"{len(chosen)} layers selected.\nSelect just one to see and change its settings."
             )
 
+    def focus_first(self) -> None:
+        """Put the keyboard in the form (the name field), when a layer is shown."""
+        if self.node_id is not None and self.name_edit is not None:
+            self.name_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            self.name_edit.selectAll()
+        else:
+            self.message.emit("Select a layer first: its settings show here.")
+
     def show_node(self, node_id: str | None) -> None:
         """Show the form of layer ``node_id``, or the placeholder for None (or an unknown id)."""
         if node_id != self.node_id:

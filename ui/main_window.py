@@ -147,6 +147,9 @@ class MainWindow(ClipboardActions, QMainWindow):
             (view_menu, "&Fit to View", QKeySequence("F"), self.fit_view),
             (view_menu, "Zoom &In", QKeySequence.StandardKey.ZoomIn, self.zoom_in),
             (view_menu, "Zoom &Out", QKeySequence.StandardKey.ZoomOut, self.zoom_out),
+            (view_menu, "Go to &Canvas", QKeySequence("Ctrl+1"), self.focus_canvas),
+            (view_menu, "Find &Layer Kind", QKeySequence("Ctrl+F"), self.focus_palette),
+            (view_menu, "Go to &Inspector", QKeySequence("Ctrl+I"), self.focus_inspector),
         ]
         for menu, text, keys, slot in self._entries:
             action = QAction(text, self)
@@ -271,6 +274,27 @@ class MainWindow(ClipboardActions, QMainWindow):
     def zoom_out(self) -> None:
         if self.view is not None:
             self.view.zoom_by(1 / ZOOM_STEP)
+
+    # -- focus, for the keyboard (Tab on the canvas adds a layer, so these move between panels)
+
+    def focus_canvas(self) -> None:
+        if self.view is not None:
+            self.view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def focus_palette(self) -> None:
+        self._show_dock("dock_layers")
+        self.palette_panel.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.palette_panel.search.selectAll()
+
+    def focus_inspector(self) -> None:
+        self._show_dock("dock_inspector")
+        self.inspector.focus_first()
+
+    def _show_dock(self, name: str) -> None:
+        dock = self.findChild(QDockWidget, name)
+        if dock is not None:
+            dock.show()
+            dock.raise_()
 
     def select_layer(self, name: str) -> bool:
         """Select the layer called ``name`` and bring it into view (False when there is none)."""

@@ -352,3 +352,22 @@ def test_undo_and_redo_from_the_keyboard(qtbot) -> None:
     key(qtbot, window, Qt.Key.Key_Z, CTRL)
     key(qtbot, window, Qt.Key.Key_Y, CTRL)
     assert graph.to_dict() == after
+
+
+def test_the_keyboard_moves_between_canvas_palette_and_inspector(qtbot) -> None:
+    window = make(qtbot)
+    key(qtbot, window, Qt.Key.Key_F, CTRL)
+    assert QApplication.focusWidget() is window.palette_panel.search
+    qtbot.keyClick(window.palette_panel.search, Qt.Key.Key_1, CTRL)
+    assert QApplication.focusWidget() is window.view
+    key(qtbot, window, Qt.Key.Key_Down)  # the first layer
+    key(qtbot, window, Qt.Key.Key_Down)
+    key(qtbot, window, Qt.Key.Key_I, CTRL)
+    assert QApplication.focusWidget() is window.inspector.name_edit
+    assert window.inspector.name_edit.text() == "conv2d"
+    qtbot.keyClicks(window.inspector.name_edit, "first_conv")
+    qtbot.keyClick(window.inspector.name_edit, Qt.Key.Key_Return)
+    assert by_name(window, "first_conv")
+    qtbot.keyClick(window.inspector.name_edit, Qt.Key.Key_1, CTRL)
+    key(qtbot, window, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is not window.view  # Shift+Tab leaves the canvas

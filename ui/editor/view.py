@@ -237,7 +237,8 @@ class GraphView(QGraphicsView):
     # -- the keyboard ----------------------------------------------------------------------
 
     def focusNextPrevChild(self, next: bool) -> bool:
-        return False  # Tab belongs to the canvas (quick add), not to focus changes
+        """Tab belongs to the canvas (quick add); Shift+Tab still leaves it, as anywhere."""
+        return super().focusNextPrevChild(next) if not next else False
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, mods = event.key(), event.modifiers()
