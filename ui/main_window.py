@@ -1,7 +1,6 @@
-"""The main window: palette, canvas, problems, summary and edit history in docks.
+"""The main window: palette, canvas, inspector, problems, summary and edit history in docks.
 
-Opening and saving go through :mod:`core.h5io` (studio and Keras ``.h5`` files); every failure
-ends in a message box that says why, and the document in the window is never lost to it.
+Files are :mod:`ui.documents`'s part, the clipboard :mod:`ui.clipboard`'s.
 """
 
 from __future__ import annotations
@@ -18,51 +17,34 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QMessageBox,
     QPlainTextEdit,
     QUndoView,
     QWidget,
 )
 from torch import fx
 
-from core.compile import compile_graph, model_info
 from core.graph import Graph
-from core.h5io import ModelFileError, load_model, save_model
 from core.summary import format_summary, summarize
 from core.templates import load_template
-from core.training_settings import TrainingSettings, suggest_settings
+from core.training_settings import TrainingSettings
 from ui.clipboard import ClipboardActions
+from ui.documents import DocumentActions
 from ui.editor.minimap import MinimapView
 from ui.editor.scene import GraphScene
 from ui.editor.view import ZOOM_STEP, GraphView
 from ui.inspector import InspectorPanel
 from ui.palette import PalettePanel
 from ui.settings import studio_settings
-from ui.template_gallery import TemplateGalleryDialog
 
 _NODE_ROLE = Qt.ItemDataRole.UserRole
-H5_FILTER = "Keras model files (*.h5 *.hdf5)"
 #: Bumped when the docks change, so that an older saved layout is not restored onto them.
 LAYOUT_VERSION = 1
 
 
-def carry_weights(old: fx.GraphModule, new: fx.GraphModule) -> None:
-    """Copy into ``new`` the weights of every layer that ``old`` has with the same shapes."""
-    before, after = model_info(old).modules, model_info(new).modules
-    for node_id, attr in after.items():
-        if node_id not in before:
-            continue
-        source = old.get_submodule(before[node_id]).state_dict()
-        target = new.get_submodule(attr).state_dict()
-        if list(source) == list(target) and all(source[k].shape == target[k].shape for k in source):
-            new.get_submodule(attr).load_state_dict(source)
-
-
-class MainWindow(ClipboardActions, QMainWindow):
+class MainWindow(DocumentActions, ClipboardActions, QMainWindow):
     """One model document in a window."""
 
     def __init__(
@@ -324,91 +306,6 @@ class MainWindow(ClipboardActions, QMainWindow):
         name = self.path.name if self.path else "untitled.h5"
         self.setWindowTitle(f"{name}[*] — Layer Studio")  # Qt shows [*] as * when modified
         self.setWindowModified(not self.undo_stack.isClean())
-
-    # -- files ------------------------------------------------------------------------------
-
-    def open_path(self, path: str | Path) -> bool:
-        """Open a studio or Keras ``.h5``; on failure say why and keep the current document."""
-        try:
-            opened = load_model(path)
-        except ModelFileError as err:
-            QMessageBox.warning(self, "Cannot open this file", str(err))
-            return False
-        self.path = Path(path)
-        self.training = opened.training
-        self.module = opened.module
-        self.set_graph(opened.graph)
-        if opened.notes:
-            self.statusBar().showMessage(" ".join(opened.notes), 15000)
-        return True
-
-    def save_to(self, path: str | Path) -> bool:
-        """Save the document; layers unchanged since the file was opened keep their weights."""
-        assert self.scene is not None
-        graph = self.scene.graph
-        module = None
-        if not self.scene.report.errors:
-            module = compile_graph(graph, seed=0, report=self.scene.report)
-            if self.module is not None:
-                carry_weights(self.module, module)
-        if self.path is None and self.training == TrainingSettings():
-            self.training = suggest_settings(graph)[0]
-        try:
-            problems = save_model(path, graph, module, training=self.training)
-        except ModelFileError as err:
-            QMessageBox.warning(self, "Cannot save", str(err))
-            return False
-        self.path = Path(path)
-        self.module = module
-        self.undo_stack.setClean()
-        self._update_title()
-        note = "Saved; Keras can open it." if not problems else "Saved (studio only): "
-        self.statusBar().showMessage(note + " ".join(problems), 8000)
-        return True
-
-    def save(self) -> bool:
-        return self.save_to(self.path) if self.path else self.save_as_dialog()
-
-    def save_as_dialog(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save model", "model.h5", H5_FILTER)
-        return bool(path) and self.save_to(path)
-
-    def open_dialog(self) -> None:
-        if not self.confirm_discard("opening another model"):
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", H5_FILTER)
-        if path:
-            self.open_path(path)
-
-    def new_dialog(self) -> None:
-        """File ▸ New: pick a template (or an empty model) in the gallery."""
-        if not self.confirm_discard("starting a new model"):
-            return
-        graph = TemplateGalleryDialog.pick(self)
-        if graph is not None:
-            self.new_document(graph)
-
-    def new_document(self, graph: Graph) -> None:
-        """Make ``graph`` the window's new, unsaved document."""
-        self.path, self.module, self.training = None, None, TrainingSettings()
-        self.set_graph(graph)
-
-    def confirm_discard(self, doing: str) -> bool:
-        """True when there are no unsaved changes, or the user saved or dropped them."""
-        if self.undo_stack.isClean():
-            return True
-        answer = QMessageBox.question(
-            self,
-            "Unsaved changes",
-            f"The model has changes that are not saved. Save them before {doing}?",
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save,
-        )
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.confirm_discard("closing"):
