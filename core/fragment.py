@@ -24,14 +24,7 @@ def copy_fragment(graph: Graph, node_ids: Iterable[str]) -> str:
     piece = Graph(name=graph.name)
     for node in graph.nodes.values():
         if node.id in chosen:
-            piece.add_node(
-                node.kind,
-                node.params,
-                name=node.name,
-                position=node.position,
-                note=node.note,
-                node_id=node.id,
-            )
+            piece.add_copy(node)
     for edge in graph.edges:
         if edge.src in chosen and edge.dst in chosen:
             piece.connect(edge.src, edge.dst, edge.src_port, edge.dst_port)

@@ -230,6 +230,17 @@ class Graph:
         self._emit(GraphEvent("node_added", node=node_id))
         return node
 
+    def add_copy(self, node: Node) -> Node:
+        """Add ``node`` as it is (its id, kind, name, params, place and note): undo and copies."""
+        return self.add_node(
+            node.kind,
+            node.params,
+            name=node.name,
+            position=node.position,
+            note=node.note,
+            node_id=node.id,
+        )
+
     def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
         """Remove a node and its edges; returns both, so that an undo can put them back."""
         node = self.node(node_id)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 
 @pytest.fixture(autouse=True)
@@ -27,3 +29,14 @@ def questions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(QMessageBox, "question", answer)
     return asked
+
+
+@pytest.fixture
+def restore_palette() -> Iterator[None]:
+    """Give the application its style and palette back after a test that switches theme."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    style, palette = app.style().name(), app.palette()
+    yield
+    app.setStyle(style)
+    app.setPalette(palette)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent, QWheelEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from core.graph import Graph
 from core.layers import format_shape
 from core.shapes import infer_shapes
 from core.templates import load_template
+from tests.ui.events import wheel
 from ui.editor.commands import DisconnectCommand, SetParamCommand
 from ui.editor.node_item import GRID
 from ui.editor.scene import GraphScene
@@ -126,17 +127,7 @@ def test_the_canvas_refuses_drops_that_are_not_layers(qtbot) -> None:
 def test_the_wheel_zooms_and_fit_shows_the_whole_model(qtbot) -> None:
     scene, view = make(qtbot)
     start = view.transform().m11()
-    wheel = QWheelEvent(
-        QPointF(400, 300),
-        QPointF(view.mapToGlobal(QPoint(400, 300))),
-        QPoint(0, 0),
-        QPoint(0, 120),
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-        Qt.ScrollPhase.NoScrollPhase,
-        False,
-    )
-    QApplication.sendEvent(view.viewport(), wheel)
+    wheel(view.viewport(), QPointF(400, 300))
     assert view.transform().m11() > start
     view.fit()
     visible = view.mapToScene(view.viewport().rect()).boundingRect()

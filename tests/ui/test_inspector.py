@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QPalette, QUndoStack, QWheelEvent
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPalette, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from core.graph import Graph
 from core.layers import all_specs
 from core.templates import load_template
+from tests.ui.events import wheel
 from ui.editor.scene import GraphScene
 from ui.inspector import NOTHING_SELECTED, InspectorPanel
 
@@ -315,17 +316,7 @@ def test_the_wheel_changes_a_value_only_with_the_focus(qtbot) -> None:
     select(scene, node_named(scene, "dense"))
     spin = child(panel, QSpinBox, "param_units")
     centre = QPointF(spin.rect().center())
-    wheel = QWheelEvent(
-        centre,
-        QPointF(spin.mapToGlobal(centre.toPoint())),
-        QPoint(0, 0),
-        QPoint(0, 120),
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-        Qt.ScrollPhase.NoScrollPhase,
-        False,
-    )
-    QApplication.sendEvent(spin, wheel)
+    wheel(spin, centre)
     assert spin.value() == 128 and scene.undo_stack.count() == 0
 
 

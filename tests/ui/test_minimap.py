@@ -6,11 +6,12 @@ from typing import NamedTuple
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPalette, QWheelEvent
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
+from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from core.graph import Graph
 from core.templates import load_template
+from tests.ui.events import wheel
 from ui.editor.minimap import MinimapView
 from ui.editor.scene import GraphScene
 from ui.editor.view import MIN_ZOOM, GraphView
@@ -212,23 +213,13 @@ def test_the_wheel_zooms_the_canvas_about_its_centre(qtbot) -> None:
     _, view, minimap, _window = make(qtbot)
     before, zoom = visible(view), view.transform().m11()
     at = minimap.rect().center()
-    event = QWheelEvent(
-        QPointF(at),
-        QPointF(minimap.mapToGlobal(at)),
-        QPoint(),
-        QPoint(0, -120),
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-        Qt.ScrollPhase.NoScrollPhase,
-        False,
-    )
-    QApplication.sendEvent(minimap, event)
+    wheel(minimap, QPointF(at), -1)
     assert view.transform().m11() < zoom  # zoomed out
     after = visible(view)
     assert after.width() > before.width()
     assert abs(after.center().y() - before.center().y()) <= 2 * pixel_tolerance(minimap)
     for _ in range(40):
-        QApplication.sendEvent(minimap, event)
+        wheel(minimap, QPointF(at), -1)
     assert view.zoom() == pytest.approx(MIN_ZOOM)  # the canvas's own limits
     assert view.graph_scene.zoom == view.zoom()  # the wires' labels are told
 

@@ -47,15 +47,6 @@ def bright_share(image: QImage) -> float:
     return sum(image.pixelColor(x, y).lightnessF() > 0.85 for x, y in points) / len(points)
 
 
-@pytest.fixture
-def restore_palette():
-    app = QApplication.instance()
-    style, palette = app.style().name(), app.palette()
-    yield
-    app.setStyle(style)
-    app.setPalette(palette)
-
-
 def keras_parameter_count(graph: Graph) -> int:
     """Parameters counted on the compiled module, as Keras counts them: every parameter except
     the ones torch alone has (an LSTM's second bias, marked ``keras_redundant``), plus float

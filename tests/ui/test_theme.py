@@ -15,15 +15,6 @@ from ui.editor.view import GraphView
 from ui.theme import apply_theme, dark_palette
 
 
-@pytest.fixture
-def restore_palette():
-    app = QApplication.instance()
-    style, palette = app.style().name(), app.palette()
-    yield
-    app.setStyle(style)
-    app.setPalette(palette)
-
-
 def lightness(image: QImage) -> float:
     """The mean lightness of a grid of pixels."""
     values = [

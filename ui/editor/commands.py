@@ -27,10 +27,7 @@ class AddNodeCommand(QUndoCommand):
         if self.node is None:
             self.node = self.graph.add_node(self.kind, position=self.position)
         else:
-            node = self.node
-            self.graph.add_node(
-                node.kind, node.params, name=node.name, position=node.position, node_id=node.id
-            )
+            self.graph.add_copy(self.node)
 
     def undo(self) -> None:
         assert self.node is not None
@@ -50,14 +47,7 @@ class RemoveNodesCommand(QUndoCommand):
 
     def undo(self) -> None:
         for node, _ in reversed(self.removed):
-            self.graph.add_node(
-                node.kind,
-                node.params,
-                name=node.name,
-                position=node.position,
-                note=node.note,
-                node_id=node.id,
-            )
+            self.graph.add_copy(node)
         for _, edges in self.removed:
             for edge in edges:
                 if edge not in self.graph.edges:

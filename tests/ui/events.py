@@ -1,0 +1,22 @@
+"""Events a user's hand makes, for the widget tests."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QWidget
+
+
+def wheel(widget: QWidget, at: QPointF, notches: int = 1) -> None:
+    """Turn the mouse wheel ``notches`` steps (away from the user) over ``at`` in ``widget``."""
+    event = QWheelEvent(
+        at,
+        QPointF(widget.mapToGlobal(at.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, event)
