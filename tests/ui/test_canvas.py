@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
@@ -248,3 +251,19 @@ def test_delete_removes_the_selected_layers_and_undo_brings_them_back(qtbot) -> 
     scene.undo_stack.undo()
     assert scene.graph.to_dict() == before
     assert len(scene.edges) == 2
+
+
+def test_a_dropped_scene_is_freed_at_once_not_by_the_garbage_collector(qtbot) -> None:
+    """PySide crashes (at exit, or in a later collection) when the garbage collector tears down
+    a scene whose undo stack holds commands; a scene in no reference cycle never meets it."""
+    gc.disable()
+    try:
+        scene = GraphScene(load_template("mnist_cnn"))
+        scene.add_layer("Dense", QPointF(0, 0))
+        scene.select(list(scene.nodes)[:2])
+        scene.delete_selected()
+        alive = weakref.ref(scene)
+        del scene
+        assert alive() is None
+    finally:
+        gc.enable()

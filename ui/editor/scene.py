@@ -7,6 +7,8 @@ the editor's cache) so edge labels and badges follow every edit, undo and redo.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QPointF, Qt, Signal
@@ -29,6 +31,22 @@ from ui.editor.commands import (
 from ui.editor.edge_item import EdgeItem, mix, wire_path
 from ui.editor.node_item import GRID, NodeItem
 from ui.editor.port_item import PortItem
+
+
+def _nothing() -> None:
+    return None
+
+
+def _weak_listener(scene: GraphScene) -> Callable[[GraphEvent], None]:
+    """A graph listener that does not keep ``scene`` alive (no cycle scene -> graph -> scene)."""
+    ref = weakref.ref(scene)
+
+    def listen(event: GraphEvent) -> None:
+        alive = ref()
+        if alive is not None:
+            alive._on_event(event)
+
+    return listen
 
 
 class GraphScene(QGraphicsScene):
@@ -60,15 +78,21 @@ class GraphScene(QGraphicsScene):
             self._add_node(node_id)
         for edge in graph.edges:
             self._add_edge(edge)
-        self._unsubscribe = graph.subscribe(self._on_event)
+        self._unsubscribe = graph.subscribe(_weak_listener(self))
         self._wire: QGraphicsPathItem | None = None
         self._wire_from: tuple[str, int] | None = None  # the output port a new wire leaves
         self._lifted: Edge | None = None  # the wire whose end is being dragged
         self.refresh()
 
     def close(self) -> None:
-        """Stop following the graph."""
+        """Stop following the graph.
+
+        The scene is in no reference cycle (its subscription holds it weakly), so it is freed as
+        soon as it is dropped, never by the garbage collector: PySide crashes when the collector
+        tears down a scene whose undo stack holds commands.
+        """
         self._unsubscribe()
+        self._unsubscribe = _nothing
 
     # -- edits (through the undo stack) ----------------------------------------------------
 
