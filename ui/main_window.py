@@ -5,6 +5,7 @@ Files are :mod:`ui.documents`'s part, the clipboard :mod:`ui.clipboard`'s.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPointF, Qt
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QPlainTextEdit,
     QUndoView,
     QWidget,
@@ -40,6 +42,7 @@ from ui.palette import PalettePanel
 from ui.settings import studio_settings
 
 _NODE_ROLE = Qt.ItemDataRole.UserRole
+Slot = Callable[[], object]
 #: Bumped when the docks change, so that an older saved layout is not restored onto them.
 LAYOUT_VERSION = 1
 
@@ -113,7 +116,7 @@ class MainWindow(DocumentActions, ClipboardActions, QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         edit_menu = self.menuBar().addMenu("&Edit")
         view_menu = self.menuBar().addMenu("&View")
-        self._entries = [
+        self._entries: list[tuple[QMenu, str, QKeySequence | QKeySequence.StandardKey, Slot]] = [
             (file_menu, "&New…", QKeySequence.StandardKey.New, self.new_dialog),
             (file_menu, "&Open…", QKeySequence.StandardKey.Open, self.open_dialog),
             (file_menu, "&Save", QKeySequence.StandardKey.Save, self.save),

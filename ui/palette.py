@@ -103,21 +103,27 @@ class PalettePanel(QWidget):
 
     # -- reading it ------------------------------------------------------------------------
 
+    def groups(self) -> list[QTreeWidgetItem]:
+        """The category items, in palette order."""
+        root = self.tree.invisibleRootItem()
+        return [group for i in range(root.childCount()) if (group := root.child(i)) is not None]
+
+    @staticmethod
+    def _children(group: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+        return [item for j in range(group.childCount()) if (item := group.child(j)) is not None]
+
     def kind_items(self) -> list[QTreeWidgetItem]:
         """Every kind's item, in palette order."""
-        root = self.tree.invisibleRootItem()
-        return [
-            root.child(i).child(j)
-            for i in range(root.childCount())
-            for j in range(root.child(i).childCount())
-        ]
+        return [item for group in self.groups() for item in self._children(group)]
 
     def visible_kinds(self) -> list[str]:
         """The kinds the search leaves visible, in palette order."""
         return [
             item.data(0, _KIND_ROLE)
-            for item in self.kind_items()
-            if not item.isHidden() and not item.parent().isHidden()
+            for group in self.groups()
+            if not group.isHidden()
+            for item in self._children(group)
+            if not item.isHidden()
         ]
 
     # -- searching -------------------------------------------------------------------------
@@ -125,14 +131,11 @@ class PalettePanel(QWidget):
     def filter(self, text: str) -> None:
         """Show the kinds whose name, category or help contains every word of ``text``."""
         words = text.lower().split()
-        root = self.tree.invisibleRootItem()
         first: QTreeWidgetItem | None = None  # the best match: by name before by help
         by_name: QTreeWidgetItem | None = None
-        for i in range(root.childCount()):
-            group = root.child(i)
+        for group in self.groups():
             shown = 0
-            for j in range(group.childCount()):
-                item = group.child(j)
+            for item in self._children(group):
                 kind = item.data(0, _KIND_ROLE)
                 haystack = f"{kind} {group.text(0)} {item.statusTip(0)}".lower()
                 match = all(w in haystack for w in words)

@@ -63,7 +63,7 @@ class ShapeLabel(QGraphicsSimpleTextItem):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(self.ground)
             painter.drawRoundedRect(self.boundingRect(), 3, 3)
-        super().paint(painter, option, widget)
+        super().paint(painter, option, widget)  # type: ignore[arg-type]  # None is allowed
 
 
 class EdgeItem(QGraphicsPathItem):

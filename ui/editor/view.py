@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
     QContextMenuEvent,
     QDragEnterEvent,
@@ -69,8 +69,9 @@ class GraphView(QGraphicsView):
             self.graph_scene.apply_palette(self.palette())
         super().changeEvent(event)
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         """The palette's base colour with a faint dot grid (every other snapping step)."""
+        rect = QRectF(rect)
         painter.fillRect(rect, self.palette().base())
         if self.zoom() < 0.45:
             return
@@ -241,7 +242,7 @@ class GraphView(QGraphicsView):
         return super().focusNextPrevChild(next) if not next else False
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        key, mods = event.key(), event.modifiers()
+        key, mods = Qt.Key(event.key()), event.modifiers()
         ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
         shift = Qt.KeyboardModifier.ShiftModifier
         arrows = {
