@@ -84,7 +84,7 @@ def check_labels(window: MainWindow) -> None:
 
 def main() -> None:
     app = QApplication.instance() or QApplication([])
-    window = MainWindow()
+    window = MainWindow(restore_layout=False)  # the same docks for every run
     window.resize(1400, 900)
     window.show()
     app.processEvents()
@@ -108,6 +108,7 @@ def main() -> None:
         print(f"{title:28} {fit:11.0f} ms {full:12.0f} ms {edit:9.1f} ms {edit / core:6.2f}")
     print("budgets: open and draw < 1000 ms; edit until the canvas shows the new shapes < 50 ms")
     print("ratio: the edit against infer_shapes from scratch on the same graph")
+    window.undo_stack.setClean()  # nothing to save: close without asking
     window.close()
 
 
