@@ -173,3 +173,15 @@ def model_info(module: fx.GraphModule) -> ModelInfo:
     if not isinstance(info, ModelInfo):
         raise ValueError("This module was not made by compile_graph.")
     return info
+
+
+def carry_weights(old: fx.GraphModule, new: fx.GraphModule) -> None:
+    """Copy into ``new`` the weights of every layer that ``old`` has with the same shapes."""
+    before, after = model_info(old).modules, model_info(new).modules
+    for node_id, attr in after.items():
+        if node_id not in before:
+            continue
+        source = old.get_submodule(before[node_id]).state_dict()
+        target = new.get_submodule(attr).state_dict()
+        if list(source) == list(target) and all(source[k].shape == target[k].shape for k in source):
+            new.get_submodule(attr).load_state_dict(source)

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-COMMANDS = ("templates", "layers", "new", "info", "predict")
+COMMANDS = ("templates", "layers", "new", "info", "predict", "train", "evaluate")
 
 
 def wants_window(argv: list[str]) -> bool:

@@ -20,6 +20,7 @@ from studio import __version__
 from studio.app import run_window, wants_window
 from studio.cli_common import CliError, open_model_file, shape_text
 from studio.predict import cmd_predict
+from studio.train import add_commands
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 H5_SUFFIXES = (".h5", ".hdf5")
@@ -255,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--batch-size", type=int, default=256, metavar="N", help="samples per step")
     p.set_defaults(func=cmd_predict)
+    add_commands(sub)
     return parser
 
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QStatusBar, QWidget
 from torch import fx
 
-from core.compile import compile_graph, model_info
+from core.compile import carry_weights, compile_graph
 from core.graph import Graph
 from core.h5io import ModelFileError, load_model, save_model
 from core.training_settings import TrainingSettings, suggest_settings
@@ -21,18 +21,6 @@ from ui.editor.scene import GraphScene
 from ui.template_gallery import TemplateGalleryDialog
 
 H5_FILTER = "Keras model files (*.h5 *.hdf5)"
-
-
-def carry_weights(old: fx.GraphModule, new: fx.GraphModule) -> None:
-    """Copy into ``new`` the weights of every layer that ``old`` has with the same shapes."""
-    before, after = model_info(old).modules, model_info(new).modules
-    for node_id, attr in after.items():
-        if node_id not in before:
-            continue
-        source = old.get_submodule(before[node_id]).state_dict()
-        target = new.get_submodule(attr).state_dict()
-        if list(source) == list(target) and all(source[k].shape == target[k].shape for k in source):
-            new.get_submodule(attr).load_state_dict(source)
 
 
 class DocumentActions:
