@@ -120,6 +120,23 @@ def _as_tensor(
     return tensor.to(device)
 
 
+class _Inputs:
+    """A dataset's inputs for batching: on the device when they are arrays (the fast path),
+    read batch by batch when a source is lazy (an image folder bigger than memory)."""
+
+    def __init__(self, arrays: Sequence[Array], device: torch.device) -> None:
+        self.device = device
+        self.lazy = any(not isinstance(a, np.ndarray) for a in arrays)
+        self.sources = list(arrays)
+        self.tensors = [] if self.lazy else [_as_tensor(a, device) for a in arrays]
+
+    def batch(self, index: torch.Tensor) -> list[torch.Tensor]:
+        if not self.lazy:
+            return [x[index] for x in self.tensors]
+        chosen = index.cpu().numpy()
+        return [_as_tensor(take(a, chosen), self.device) for a in self.sources]
+
+
 class Trainer:
     """Trains one compiled model (:func:`core.compile.compile_graph`) with ``settings``.
 
@@ -213,8 +230,8 @@ class Trainer:
             y = y.reshape(-1, 1)
         return _as_tensor(y, self.device, torch.float32)
 
-    def _inputs(self, data: Dataset) -> list[torch.Tensor]:
-        return [_as_tensor(a, self.device) for a in data.x]
+    def _inputs(self, data: Dataset) -> _Inputs:
+        return _Inputs(data.x, self.device)
 
     # -- fit --------------------------------------------------------------------------------
 
@@ -286,7 +303,7 @@ class Trainer:
                         for callback in callbacks:
                             callback.on_batch_begin(step, batch_logs)
                         loss, probs = self._step(
-                            [x[index] for x in xs],
+                            xs.batch(index),
                             y[index],
                             None if weights is None else weights[index],
                         )
@@ -387,7 +404,8 @@ class Trainer:
         with torch.no_grad():
             for start in range(0, len(data), batch):
                 part = slice(start, start + batch)
-                out = self.module(*(x[part] for x in xs)).float()
+                index = torch.arange(start, min(start + batch, len(data)), device=self.device)
+                out = self.module(*xs.batch(index)).float()
                 loss = head.loss(
                     out,
                     y[part],
