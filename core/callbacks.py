@@ -85,8 +85,11 @@ class EarlyStopping(Callback):
             self.trainer.note(
                 f"Stopped early after epoch {epoch + 1}: {self.monitor} stopped improving."
             )
-            if self.best_state is not None:
-                self.trainer.load_state(self.best_state)
+
+    def on_train_end(self, logs: dict[str, Any]) -> None:
+        """Go back to the best weights (Keras does, whether it stopped early or not)."""
+        if self.restore_best_weights and self.best_state is not None:
+            self.trainer.load_state(self.best_state)
 
 
 class ReduceLROnPlateau(Callback):

@@ -99,5 +99,6 @@ def make_optimizer(
     if name == "adadelta":
         return torch.optim.Adadelta(params, lr=lr, rho=float(o["rho"]), eps=eps)
     if name == "nadam":
-        return torch.optim.NAdam(params, lr=lr, betas=betas, eps=eps)
+        # Keras decays the momentum as 0.96**t; torch's default is 0.96**(0.004 t)
+        return torch.optim.NAdam(params, lr=lr, betas=betas, eps=eps, momentum_decay=1.0)
     raise ValueError(f"There is no optimizer called {name!r}.")  # settings checked it already

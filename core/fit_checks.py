@@ -23,6 +23,10 @@ _PASS_THROUGH = {
 }
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def _inputs(graph: Graph) -> list[str]:
     return [n for n in graph.nodes if graph.nodes[n].kind == "Input"]
 
@@ -61,7 +65,8 @@ def check_fit(graph: Graph, data: Dataset, settings: TrainingSettings) -> list[s
     inputs, outputs = _inputs(graph), _outputs(graph)
     if len(data.x) != len(inputs):
         problems.append(
-            f"The model has {len(inputs)} Input layers but the data gives {len(data.x)} inputs."
+            f"The model has {_count(len(inputs), 'Input layer')} but the data gives "
+            f"{_count(len(data.x), 'input')}."
         )
     for node_id, shape in zip(inputs, data.input_shapes, strict=False):
         node = graph.nodes[node_id]
@@ -85,7 +90,7 @@ def check_fit(graph: Graph, data: Dataset, settings: TrainingSettings) -> list[s
     what = f"the last {graph.nodes[layer].kind}" if layer else "the model's output"
     if data.task == "classification" and width != want:
         problems.append(
-            f"Your data has {data.num_classes} classes but {what} has {width} units: "
+            f"Your data has {data.num_classes} classes but {what} has {_count(width, 'unit')}: "
             f"set it to {want}."
         )
     elif data.task == "regression" and width != want:

@@ -16,6 +16,7 @@ effective within one batch. Nothing here knows of Qt or threads.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -256,11 +257,13 @@ class Trainer:
         control = control or Control()
         if settings.seed is not None:
             torch.manual_seed(settings.seed + self.epoch)
-        shuffler = torch.Generator().manual_seed(0 if settings.seed is None else settings.seed)
+        # a new order for every epoch, also when fit is called one epoch at a time
+        shuffler = torch.Generator().manual_seed((settings.seed or 0) + self.epoch)
         xs, y = self._inputs(train), self._targets(train, head)
         weights = None
         if class_weight:
-            table = torch.ones(max(class_weight) + 1, device=self.device)
+            size = max(max(class_weight), train.num_classes - 1, int(train.y.max())) + 1
+            table = torch.ones(size, device=self.device)  # a class left out weighs 1, as in Keras
             for k, w in class_weight.items():
                 table[k] = float(w)
             weights = table[torch.from_numpy(train.y.astype(np.int64)).to(self.device)]
@@ -274,6 +277,8 @@ class Trainer:
         for callback in callbacks:
             callback.on_train_begin(logs)
         n, batch = len(train), settings.batch_size
+        snapshot: dict[str, torch.Tensor] | None = None
+        moments: dict[str, Any] | None = None
         try:
             with _logits(self.module, self.heads):
                 for _ in range(epochs):
@@ -283,6 +288,7 @@ class Trainer:
                     for callback in callbacks:
                         callback.on_epoch_begin(epoch, logs)
                     started, snapshot = time.perf_counter(), self.state()
+                    moments = copy.deepcopy(self.optimizer.state_dict())
                     order = (
                         torch.randperm(n, generator=shuffler)
                         if settings.shuffle
@@ -321,6 +327,7 @@ class Trainer:
                     mean = float(total) / seen
                     if not math.isfinite(mean):
                         self.load_state(snapshot)
+                        self.optimizer.load_state_dict(moments)  # Adam's moments are NaN too
                         raise TrainingError(
                             f"The loss became {'infinite' if math.isinf(mean) else 'NaN'} in epoch "
                             f"{epoch + 1}, so training stopped; the model keeps the weights it had "
@@ -343,11 +350,14 @@ class Trainer:
                         callback.on_epoch_end(epoch, logs)
         except torch.OutOfMemoryError:
             self.optimizer.zero_grad(set_to_none=True)
+            if snapshot is not None and moments is not None:  # back to the epoch's start
+                self.load_state(snapshot)
+                self.optimizer.load_state_dict(moments)
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
             raise TrainingError(
                 f"The {self.device_name} ran out of memory with batches of {batch}; the model is "
-                "as it was before. Try a smaller batch size."
+                "as it was at the start of the epoch. Try a smaller batch size."
             ) from None
         finally:
             self.module.eval()
