@@ -16,6 +16,7 @@ effective within one batch. Nothing here knows of Qt or threads.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -317,7 +318,8 @@ class Trainer:
                         seen += len(index)
                         for metric in metrics:
                             metric.update(probs.detach(), y[index])
-                        batch_logs["loss"] = total / seen
+                        if callbacks:  # a division on the device, for whoever listens
+                            batch_logs["loss"] = total / seen
                         for callback in callbacks:
                             callback.on_batch_end(step, batch_logs)
                         if step % CHECK_EVERY == CHECK_EVERY - 1 and not torch.isfinite(total):
@@ -370,7 +372,8 @@ class Trainer:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         head = self.heads[0]
         self.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(self.device.type, enabled=self.amp):
+        precision = torch.autocast(self.device.type) if self.amp else contextlib.nullcontext()
+        with precision:
             out = self.module(*xs)
             loss = head.loss(
                 out.float(),
