@@ -55,3 +55,19 @@ _fix_keras_average_pool_same_padding()
 def keras() -> Any:
     """Keras 3 on the torch backend, the reference the studio is checked against."""
     return pytest.importorskip("keras")
+
+
+@pytest.fixture(scope="module")
+def iris() -> Any:
+    """The iris flowers (150 samples, 4 numbers, 3 classes)."""
+    from core.data.samples import load_sample
+
+    return load_sample("iris")
+
+
+@pytest.fixture(scope="module")
+def digits() -> Any:
+    """The 8×8 handwritten digits (1,797 samples, 10 classes)."""
+    from core.data.samples import load_sample
+
+    return load_sample("digits")

@@ -6,10 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pytest
 
 from core.data import Dataset
-from core.data.samples import load_sample
 from core.fit_checks import adapt, check_fit
 from core.graph import Graph
 from core.templates import load_template
@@ -47,16 +45,6 @@ def regression(width: int, rows: int = 20, features: int = 4) -> Dataset:
     x = rng.normal(size=(rows, features)).astype(np.float32)
     y = rng.normal(size=(rows, width)).astype(np.float32)
     return Dataset("numbers", [x], y, "regression")
-
-
-@pytest.fixture(scope="module")
-def iris() -> Dataset:
-    return load_sample("iris")
-
-
-@pytest.fixture(scope="module")
-def digits() -> Dataset:
-    return load_sample("digits")
 
 
 # -- check_fit ------------------------------------------------------------------------------

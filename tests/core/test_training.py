@@ -170,16 +170,6 @@ class Scores(Callback):
         self.states.append(self.trainer.state())
 
 
-@pytest.fixture(scope="module")
-def iris() -> Dataset:
-    return load_sample("iris")
-
-
-@pytest.fixture(scope="module")
-def digits() -> Dataset:
-    return load_sample("digits")
-
-
 # -- learning -------------------------------------------------------------------------------
 
 

@@ -19,18 +19,6 @@ from studio.cli import main
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "keras"
 
 
-@pytest.fixture
-def cli(capsys):
-    """Run the command line in this process: ``(exit status, stdout, stderr)``."""
-
-    def run(*args: object) -> tuple[int, str, str]:
-        code = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
 def assert_one_line_error(result: tuple[int, str, str], *words: str) -> None:
     code, _, err = result
     assert code == 2, result

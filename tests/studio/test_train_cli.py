@@ -9,18 +9,7 @@ import numpy as np
 import pytest
 
 from core.h5io import load_model
-from studio.cli import main
 from tests.studio.test_cli import assert_one_line_error
-
-
-@pytest.fixture
-def cli(capsys):
-    def run(*args: object) -> tuple[int, str, str]:
-        code = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def new(cli, tmp_path: Path, template: str) -> Path:
