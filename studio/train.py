@@ -18,10 +18,9 @@ import numpy as np
 
 from core.callbacks import Callback, Control
 from core.compile import carry_weights, compile_graph, model_info
-from core.data.dataset import DataError, Dataset, describe, split
+from core.data.dataset import DataError, describe, split
 from core.data.spec import LoadedData, load_data
 from core.fit_checks import adapt, check_fit
-from core.graph import Graph
 from core.h5io import ModelFile, ModelFileError, save_model
 from core.metrics import confusion_matrix, per_class_report
 from core.optimizer_state import capture
@@ -111,10 +110,6 @@ class JsonLines(Callback):
         print(json.dumps(record), flush=True)
 
 
-def _fit_problems(graph: Graph, data: Dataset, settings: TrainingSettings) -> list[str]:
-    return check_fit(graph, data, settings)
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model file on data and save it (with its settings and history)."""
     model = open_model_file(args.model)
@@ -124,11 +119,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings = _settings(model, args)
     loaded = _data(args.data)
     graph, module = model.graph, model.module
-    problems = _fit_problems(graph, loaded.train, settings)
+    problems = check_fit(graph, loaded.train, settings)
     if problems and args.adapt:
         changed = adapt(graph, loaded.train, settings)
         graph = changed.graph
-        problems = _fit_problems(graph, loaded.train, settings)
+        problems = check_fit(graph, loaded.train, settings)
         if not problems:
             fresh = compile_graph(graph, seed=settings.seed)
             if module is not None:
