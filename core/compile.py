@@ -50,11 +50,13 @@ class ModelInfo:
         inputs: Ids of the Input layers, in the order ``forward`` takes them.
         outputs: Ids of the Output layers, in the order ``forward`` returns them.
         modules: For each layer id, the attribute name of its submodule.
+        input_shapes: One sample's shape for each input, in the studio's layout.
     """
 
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     modules: dict[str, str]
+    input_shapes: tuple[tuple[int, ...], ...] = ()
 
 
 def python_name(name: str, taken: set[str]) -> str:
@@ -140,7 +142,8 @@ def _build(graph: Graph, report: ShapeReport) -> fx.GraphModule:
         results.append(values[(edge.src, edge.src_port)])
     fx_graph.output(results[0] if len(results) == 1 else tuple(results))
     module = fx.GraphModule(root, fx_graph, class_name=python_name(graph.name, set()))
-    module.meta[META_KEY] = ModelInfo(tuple(inputs), tuple(outputs), modules)
+    shapes = tuple(tuple(int(d) for d in report.outputs[nid][0]) for nid in inputs)
+    module.meta[META_KEY] = ModelInfo(tuple(inputs), tuple(outputs), modules, shapes)
     return module
 
 

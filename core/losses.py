@@ -79,6 +79,10 @@ def _sparse(outputs: Tensor, targets: Tensor, from_logits: bool, axis: int) -> T
         )
     ids = ids.long()
     classes = outputs.shape[axis]
+    if from_logits:  # one fused kernel; the same numbers as the log-softmax below
+        scores = outputs if outputs.ndim < 2 or axis == 1 else outputs.movedim(axis, 1)
+        values = F.cross_entropy(scores, ids.clamp(0, classes - 1), reduction="none")
+        return torch.where((ids >= 0) & (ids < classes), values, math.nan)
     picked = _log_probabilities(outputs, from_logits, axis).gather(
         axis, ids.clamp(0, classes - 1).unsqueeze(axis)
     )

@@ -157,7 +157,10 @@ class Metric:
                         f"{tuple(o.shape)}; give one weight per sample."
                     )
             sums = self._batch(o, t, weight)
-            self._sums = sums if self._sums is None else self._sums + sums
+            if self._sums is None:
+                self._sums = sums
+            else:
+                self._sums.add_(sums)  # in place: one kernel, no new tensor per batch
 
     def result(self) -> float:
         """The metric over every batch since the last ``reset`` (0 before any batch)."""

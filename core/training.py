@@ -22,7 +22,7 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ from core.data.dataset import Array, Dataset, take
 from core.devices import choose_device, make_optimizer
 from core.layers.activations import Softmax
 from core.layers.modules import Activated
-from core.losses import Loss, make_loss
+from core.losses import Loss, check_targets, make_loss
 from core.metrics import Metric, make_metric
 from core.training_settings import TrainingSettings
 
@@ -105,6 +105,10 @@ def _apply(activation: str | None, logits: torch.Tensor, axis: int) -> torch.Ten
     if activation == "sigmoid":
         return logits.sigmoid()
     return logits
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "×".join(str(d) for d in shape) or "1"
 
 
 # -- the trainer -----------------------------------------------------------------------------
@@ -217,23 +221,73 @@ class Trainer:
 
     # -- data -------------------------------------------------------------------------------
 
-    def _targets(self, data: Dataset, head: _Head) -> torch.Tensor:
+    def _targets(self, data: Dataset, head: _Head) -> tuple[torch.Tensor, _Head]:
+        """The targets on the device, and the head that reads them.
+
+        Class ids for ``categorical_crossentropy`` stay ids, read by the sparse loss: the
+        numbers are the same as with one-hot rows (the metrics read ids too), and a batch
+        costs one fused cross-entropy instead of a product with a one-hot matrix.
+        """
         y = data.y
         if head.loss_name == "categorical_crossentropy" and y.ndim == 1:
-            ids = torch.from_numpy(y.astype(np.int64))
-            return (
-                nn.functional.one_hot(ids, max(data.num_classes, int(y.max()) + 1))
-                .float()
-                .to(self.device)
-            )
+            head = replace(head, loss=make_loss("sparse_categorical_crossentropy"))
+            return _as_tensor(y, self.device, torch.int64), head
         if head.loss_name == "sparse_categorical_crossentropy":
-            return _as_tensor(y, self.device, torch.int64)
+            return _as_tensor(y, self.device, torch.int64), head
         if y.ndim == 1:
             y = y.reshape(-1, 1)
-        return _as_tensor(y, self.device, torch.float32)
+        return _as_tensor(y, self.device, torch.float32), head
 
     def _inputs(self, data: Dataset) -> _Inputs:
         return _Inputs(data.x, self.device)
+
+    def _check(self, data: Dataset, what: str) -> None:
+        """Stop before training when ``data`` cannot fit the model, saying why.
+
+        One sample goes through the model (in evaluation mode: no random numbers drawn) and
+        the labels are checked against its output and the loss. The studio's fit checks
+        (:mod:`core.fit_checks`) say the same with the layers' names before this is reached.
+        """
+        if not len(data):
+            raise TrainingError(f"The {what} data has no samples.")
+        info = model_info(self.module)
+        expected = len(info.inputs)
+        if len(data.x) != expected:
+            raise TrainingError(
+                f"The model has {expected} input{'s'[: expected != 1]} but the {what} data "
+                f"gives {len(data.x)}."
+            )
+        pairs = zip(info.input_shapes, data.input_shapes, strict=False)  # () for old modules
+        for i, (wanted, given) in enumerate(pairs):
+            if tuple(wanted) != tuple(given):
+                which = f"input {i + 1}" if expected > 1 else "input"
+                raise TrainingError(
+                    f"The model's {which} takes samples of shape {_shape(wanted)} but the "
+                    f"{what} data has samples of shape {_shape(given)}; set the Input layer's "
+                    "shape to the data's (or use the fix the studio offers)."
+                )
+        was_training = self.module.training
+        try:
+            with torch.no_grad():
+                sample = [_as_tensor(take(a, np.arange(1)), self.device) for a in data.x]
+                out = self.module.eval()(*sample)
+        except (RuntimeError, ValueError, TypeError, IndexError) as err:
+            shapes = ", ".join(_shape(s) for s in data.input_shapes)
+            raise TrainingError(
+                f"The {what} data (samples of shape {shapes}) does not fit the model: {err}"
+            ) from None
+        finally:
+            self.module.train(was_training)
+        head = self.heads[0]
+        problem = check_targets(
+            head.loss_name,
+            tuple(out.shape[1:]),
+            data.y,
+            class_axis=head.class_axis,
+            one_hot_ids=True,
+        )
+        if problem is not None:
+            raise TrainingError(f"The {what} labels do not fit the model: {problem}")
 
     # -- fit --------------------------------------------------------------------------------
 
@@ -260,7 +314,11 @@ class Trainer:
             torch.manual_seed(settings.seed + self.epoch)
         # a new order for every epoch, also when fit is called one epoch at a time
         shuffler = torch.Generator().manual_seed((settings.seed or 0) + self.epoch)
-        xs, y = self._inputs(train), self._targets(train, head)
+        self._check(train, "training")
+        if validation is not None and len(validation):
+            self._check(validation, "validation")
+        xs = self._inputs(train)
+        y, head = self._targets(train, head)
         weights = None
         if class_weight:
             size = max(max(class_weight), train.num_classes - 1, int(train.y.max())) + 1
@@ -310,6 +368,7 @@ class Trainer:
                         for callback in callbacks:
                             callback.on_batch_begin(step, batch_logs)
                         loss, probs = self._step(
+                            head,
                             xs.batch(index),
                             y[index],
                             None if weights is None else weights[index],
@@ -368,9 +427,8 @@ class Trainer:
         return self.history
 
     def _step(
-        self, xs: list[torch.Tensor], y: torch.Tensor, weight: torch.Tensor | None
+        self, head: _Head, xs: list[torch.Tensor], y: torch.Tensor, weight: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        head = self.heads[0]
         self.optimizer.zero_grad(set_to_none=True)
         precision = torch.autocast(self.device.type) if self.amp else contextlib.nullcontext()
         with precision:
@@ -406,8 +464,8 @@ class Trainer:
     # -- evaluate and predict ---------------------------------------------------------------
 
     def _evaluate(self, data: Dataset, metrics: Sequence[Metric]) -> dict[str, float]:
-        head = self.heads[0]
-        xs, y = self._inputs(data), self._targets(data, head)
+        xs = self._inputs(data)
+        y, head = self._targets(data, self.heads[0])
         total = torch.zeros((), device=self.device, dtype=torch.float64)
         for metric in metrics:
             metric.reset()
@@ -439,6 +497,7 @@ class Trainer:
             make_metric(m, head.loss_name, class_axis=head.class_axis)
             for m in self.settings.metrics
         ]
+        self._check(data, "test")
         with _logits(self.module, self.heads):
             return self._evaluate(data, metrics)
 

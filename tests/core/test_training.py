@@ -844,22 +844,49 @@ def test_clipvalue_and_clipnorm_bound_the_gradients() -> None:
     assert max(math.hypot(*n) for n in by_norm.norms) > 0.1 + 1e-3
 
 
-def test_class_ids_are_one_hot_for_categorical_crossentropy() -> None:
+def test_class_ids_with_categorical_crossentropy_equal_one_hot_rows() -> None:
     data = blobs()
-    categorical = make_trainer(net(), loss="categorical_crossentropy")
+    rows = dataclasses.replace(
+        data, y=np.eye(3, dtype=np.float32)[data.y], task="regression", class_names=None
+    )
+    by_ids = make_trainer(net(), loss="categorical_crossentropy")
+    by_rows = make_trainer(net(), loss="categorical_crossentropy")
     sparse = make_trainer(net(), loss="sparse_categorical_crossentropy")
-    targets = categorical._targets(data, categorical.heads[0])
-    assert targets.shape == (len(data), 3) and targets.dtype == torch.float32
-    torch.testing.assert_close(targets.argmax(1), torch.from_numpy(data.y))
-    ids = sparse._targets(data, sparse.heads[0])
+    ids, head = by_ids._targets(data, by_ids.heads[0])
+    # ids stay ids, read by the fused sparse loss; the metrics keep the categorical names
     assert ids.shape == (len(data),) and ids.dtype == torch.int64
-    first, second = categorical.evaluate(data), sparse.evaluate(data)
-    assert first == pytest.approx(second, rel=1e-6)
-    categorical.fit(data, data)
-    sparse.fit(data, data)
-    for a, b in zip(without_timing(categorical), without_timing(sparse), strict=True):
+    assert head.loss.name == "sparse_categorical_crossentropy"
+    assert head.loss_name == "categorical_crossentropy"
+    first, second, third = by_ids.evaluate(data), by_rows.evaluate(rows), sparse.evaluate(data)
+    assert first == pytest.approx(second, rel=1e-6) and first == pytest.approx(third, rel=1e-6)
+    for trainer, part in ((by_ids, data), (by_rows, rows), (sparse, data)):
+        trainer.fit(part, part)
+    for a, b, c in zip(*(without_timing(t) for t in (by_ids, by_rows, sparse)), strict=True):
         assert a == pytest.approx(b, rel=1e-5, abs=1e-6)
-    # a validation part that lacks the last class is still one-hot over every class
+        assert a == pytest.approx(c, rel=1e-5, abs=1e-6)
+    # a validation part that lacks the last class still works
     part = data.subset(np.flatnonzero(data.y < 2))
-    assert categorical._targets(part, categorical.heads[0]).shape == (len(part), 3)
-    categorical.evaluate(part)
+    assert by_ids.evaluate(part)["loss"] > 0
+
+
+def test_data_that_does_not_fit_stops_before_training_with_a_message() -> None:
+    data = blobs()  # 2 features, 3 classes
+    trainer = make_trainer(net(features=5))
+    before = trainer.state()
+    wrong = "takes samples of shape 5 but the training data has samples of shape 2"
+    with pytest.raises(TrainingError, match=wrong):
+        trainer.fit(data)
+    for name, value in trainer.state().items():
+        torch.testing.assert_close(value, before[name])
+    assert trainer.history.epochs == []
+    too_few_units = make_trainer(net(classes=2))
+    with pytest.raises(TrainingError, match="training labels do not fit"):
+        too_few_units.fit(data)
+    with pytest.raises(TrainingError, match="validation labels do not fit"):
+        shifted = dataclasses.replace(data, y=data.y + 3, class_names=None)
+        make_trainer(net(classes=3)).fit(data, shifted)
+    two_inputs = dataclasses.replace(data, x=[data.x[0], data.x[0]])
+    with pytest.raises(TrainingError, match="The model has 1 input but the test data gives 2"):
+        make_trainer(net()).evaluate(two_inputs)
+    with pytest.raises(TrainingError, match="no samples"):
+        make_trainer(net()).fit(data.subset(np.arange(0)))
