@@ -90,6 +90,10 @@ class ModelFile:
         keras_problems: Why Keras cannot open the file; empty when it can.
         origin: ``"studio"`` or ``"keras"`` (a file made by Keras itself).
         notes: What the user should know about how a Keras file was read.
+        data: What the model was last trained on, as the trainer saved it: ``spec`` (the
+            ``--data`` line), ``task``, ``class_names``, ``feature_names`` and, for a CSV,
+            ``pipeline`` (:meth:`~core.data.table_pipeline.TablePipeline.to_dict`), so that
+            new rows are encoded as the training rows were. Untrusted: check before use.
     """
 
     graph: Graph
@@ -101,6 +105,7 @@ class ModelFile:
     keras_problems: list[str] = field(default_factory=list)
     origin: str = "studio"
     notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 # -- saving ----------------------------------------------------------------------------------
@@ -115,6 +120,7 @@ def save_model(
     history: Mapping[str, list[float | None]] | None = None,
     optimizer: OptimizerState | None = None,
     rng_state: np.ndarray | torch.Tensor | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Save a model to ``path`` atomically.
 
@@ -127,6 +133,8 @@ def save_model(
         history: Per-epoch values by name.
         optimizer: The optimizer's state (:func:`~core.optimizer_state.capture`).
         rng_state: ``torch.get_rng_state()``, to continue training exactly.
+        data: What the model was trained on, as plain JSON values (see
+            :attr:`ModelFile.data`).
 
     Returns:
         Why Keras cannot open the file; empty when it can.
@@ -165,6 +173,8 @@ def save_model(
             _write_json(studio, "info", info)
             if optimizer is not None and module is not None:
                 write_optimizer_state(studio.create_group("optimizer"), optimizer)
+            if data:
+                _write_json(studio, "data", dict(data))
             if rng_state is not None:
                 studio.create_dataset("rng_state", data=np.asarray(rng_state, dtype=np.uint8))
         with open(tmp, "rb+") as raw:
@@ -281,6 +291,11 @@ def _load_studio(f: h5py.File) -> ModelFile:
     if not isinstance(problems, list) or not all(isinstance(p, str) for p in problems):
         raise ModelFileError("The file's layer_studio/info is not what the studio writes.")
     result = ModelFile(graph, None, training, history, keras_problems=problems)
+    if contains(studio, "data"):
+        data = dataset_json(studio, "data")
+        if not isinstance(data, dict):
+            raise ModelFileError("The file's layer_studio/data is not what the studio writes.")
+        result.data = data
     report = infer_shapes(graph)
     if info["weights"] == "none":
         if not report.errors:

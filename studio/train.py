@@ -19,7 +19,7 @@ import numpy as np
 from core.callbacks import Callback, Control
 from core.compile import carry_weights, compile_graph, model_info
 from core.data.dataset import DataError, describe, split
-from core.data.spec import LoadedData, load_data
+from core.data.spec import LoadedData, load_data, parse_spec, saved_pipeline
 from core.fit_checks import adapt, check_fit
 from core.h5io import ModelFile, ModelFileError, save_model
 from core.metrics import confusion_matrix, per_class_report
@@ -51,9 +51,17 @@ def _settings(model: ModelFile, args: argparse.Namespace) -> TrainingSettings:
         raise CliError(" ".join(err.problems)) from None
 
 
-def _data(spec: str) -> LoadedData:
+def _data(spec: str, model: ModelFile, *, training: bool) -> LoadedData:
+    """The data ``spec`` names. A CSV is encoded with the column handling saved in the model
+    file (same categories, same standardisation), so that the trained weights read it as they
+    were taught; training on another target column learns new handling instead."""
     try:
-        return load_data(spec)
+        pipeline = saved_pipeline(model.data)
+        if pipeline is not None and training:
+            target = parse_spec(spec)[1].get("target")
+            if target is not None and target.lower() != pipeline.target.lower():
+                pipeline = None
+        return load_data(spec, pipeline)
     except DataError as err:
         raise CliError(str(err)) from None
 
@@ -117,7 +125,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".h5", ".hdf5"):
         raise CliError(f"The output {out} must end in .h5.")
     settings = _settings(model, args)
-    loaded = _data(args.data)
+    loaded = _data(args.data, model, training=True)
     graph, module = model.graph, model.module
     problems = check_fit(graph, loaded.train, settings)
     if problems and args.adapt:
@@ -141,12 +149,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     output_name = graph.nodes[model_info(module).outputs[0]].name
     try:
-        trainer = Trainer(module, settings, output_names=[output_name])
+        trainer = Trainer(
+            module, settings, output_names=[output_name], mixed_precision=args.mixed_precision
+        )
     except TrainingError as err:
         raise CliError(str(err)) from None
     if trainer.device_message:
         print(trainer.device_message, file=sys.stderr)
     print(f"Training on the {trainer.device_name}.", file=sys.stderr)
+    if args.mixed_precision and not trainer.amp:
+        print("Mixed precision needs a CUDA GPU; training in full precision.", file=sys.stderr)
     batches = max(1, math.ceil(len(parts.train) / settings.batch_size))
     callbacks: list[Callback] = [JsonLines()] if args.json else []
     callbacks.append(Progress(settings.epochs, batches, sys.stderr))
@@ -172,6 +184,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 training=settings,
                 history=history,
                 optimizer=capture(trainer.optimizer, module),
+                data=loaded.record(args.data),
             )
         except ModelFileError as err:
             raise CliError(f"Cannot save: {err}") from None
@@ -208,7 +221,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if model.module is None:
         raise CliError(f"{args.model} holds an incomplete model; `layer-studio info` says why.")
     settings = model.training
-    loaded = _data(args.data)
+    loaded = _data(args.data, model, training=False)
     data = loaded.test if loaded.test is not None else loaded.train
     problems = check_fit(model.graph, data, settings)
     if problems:
@@ -265,6 +278,11 @@ def add_commands(sub: Any) -> None:
         "--adapt",
         action="store_true",
         help="change the Input shape and output units to fit the data",
+    )
+    p.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="16-bit maths where it is safe (CUDA GPUs only): faster, less memory",
     )
     p.add_argument("--json", action="store_true", help="one JSON line per epoch on stdout")
     p.set_defaults(func=cmd_train)

@@ -12,19 +12,50 @@ Options follow the last ``:`` when it is followed by ``name=value`` pairs, so Wi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.data.dataset import DataError, Dataset
 from core.data.samples import load_sample, sample_names
+from core.data.table_pipeline import TablePipeline
 
 
 @dataclass(frozen=True)
 class LoadedData:
-    """The data a spec names: what to train on, and a test part when the source has one."""
+    """The data a spec names: what to train on, a test part when the source has one, and for
+    a CSV the pipeline that encoded its rows."""
 
     train: Dataset
     test: Dataset | None = None
+    pipeline: TablePipeline | None = None
+
+    def record(self, spec: str) -> dict[str, Any]:
+        """What a model file keeps about the data it was trained on (``ModelFile.data``)."""
+        record: dict[str, Any] = {
+            "spec": spec,
+            "task": self.train.task,
+            "class_names": self.train.class_names,
+            "feature_names": self.train.feature_names,
+        }
+        if self.pipeline is not None:
+            record["pipeline"] = self.pipeline.to_dict()
+        return record
+
+
+def saved_pipeline(record: Mapping[str, Any]) -> TablePipeline | None:
+    """The CSV pipeline in a model file's data record, or None when it has none.
+
+    Raises:
+        DataError: When the record holds a pipeline the studio cannot read.
+    """
+    value = record.get("pipeline")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise DataError("The model file's CSV column handling is damaged; train the model again.")
+    return TablePipeline.from_dict(value)
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
@@ -61,8 +92,12 @@ def _size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def load_data(spec: str) -> LoadedData:
-    """Load what ``spec`` names; :class:`DataError` says why when it cannot."""
+def load_data(spec: str, pipeline: TablePipeline | None = None) -> LoadedData:
+    """Load what ``spec`` names; :class:`DataError` says why when it cannot.
+
+    ``pipeline`` (a CSV's, from training) encodes a CSV's rows as the training rows were:
+    the same columns, categories and standardisation. Other kinds of data ignore it.
+    """
     source, options = parse_spec(spec)
     path = Path(source)
     if source in sample_names():
@@ -77,7 +112,7 @@ def load_data(spec: str) -> LoadedData:
     if path.is_dir():
         return _folder(path, options)
     if suffix in (".csv", ".tsv", ".txt"):
-        from core.data.csv_table import read_csv
+        from core.data.csv_table import read_csv_with_pipeline
 
         missing = options.pop("missing", "drop")
         target = options.pop("target", None)
@@ -87,7 +122,16 @@ def load_data(spec: str) -> LoadedData:
             raise DataError(f"missing must be drop or fill, not {missing!r}.")
         if task not in (None, "classification", "regression"):
             raise DataError(f"task must be classification or regression, not {task!r}.")
-        return LoadedData(read_csv(path, target, task=task, missing=missing))  # type: ignore[arg-type]
+        if pipeline is not None:
+            if target is not None and target.lower() != pipeline.target.lower():
+                raise DataError(
+                    f"The model was trained to predict the column '{pipeline.target}', "
+                    f"not '{target}'."
+                )
+            data, used = read_csv_with_pipeline(path, pipeline=pipeline)
+        else:
+            data, used = read_csv_with_pipeline(path, target, task=task, missing=missing)  # type: ignore[arg-type]
+        return LoadedData(data, pipeline=used)
     if suffix == ".npz":
         from core.data.arrays import read_npz
 

@@ -360,3 +360,19 @@ def test_a_diverged_history_saves_its_nan_as_missing(tmp_path: Path) -> None:
     history = {"loss": [0.9, float("nan"), float("inf")]}
     save_model(path, graph, compile_graph(graph, seed=0), history=history)
     assert load_model(path).history == {"loss": [0.9, None, None]}
+
+
+def test_the_data_record_comes_back_and_a_damaged_one_is_refused(tmp_path: Path) -> None:
+    graph = load_template("mlp")
+    path = tmp_path / "with_data.h5"
+    record = {"spec": "iris", "task": "classification", "class_names": ["a", "b", "c"]}
+    save_model(path, graph, compile_graph(graph, seed=0), data=record)
+    assert load_model(path).data == record
+    save_model(path, graph, compile_graph(graph, seed=0))
+    assert load_model(path).data == {}
+    save_model(path, graph, compile_graph(graph, seed=0), data=record)
+    with h5py.File(path, "r+") as f:
+        del f["layer_studio/data"]
+        f["layer_studio/data"] = np.bytes_(b"[1, 2]")
+    with pytest.raises(ModelFileError, match="layer_studio/data"):
+        load_model(path)

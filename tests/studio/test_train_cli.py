@@ -120,3 +120,48 @@ def test_the_mlp_learns_iris(cli, tmp_path) -> None:
         assert code == 0, err
         scores.append(epochs(out)[-1]["val_accuracy"])
     assert sum(scores) / len(scores) >= 0.95, scores
+
+
+def _table(path: Path, rows: list[tuple[float, float, str, str]]) -> Path:
+    lines = ["width,height,colour,kind"] + [f"{w:.3f},{h:.3f},{c},{k}" for w, h, c, k in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_csv_model_keeps_its_column_handling_for_new_files(cli, tmp_path) -> None:
+    """The standardisation and categories learnt from the training CSV are saved in the
+    model file and used for a test CSV whose numbers have another mean (only one class):
+    learnt afresh from that file, they would centre its rows on the other class's side."""
+    rng = np.random.default_rng(0)
+
+    def rows(kind: str, n: int) -> list[tuple[float, float, str, str]]:
+        shift = 0.0 if kind == "small" else 6.0
+        return [
+            (
+                100 + shift + rng.normal(),
+                50 + shift + rng.normal(),
+                rng.choice(["red", "blue"]),
+                kind,
+            )
+            for _ in range(n)
+        ]
+
+    train = _table(tmp_path / "train.csv", rows("small", 150) + rows("large", 150))
+    test = _table(tmp_path / "test.csv", rows("large", 60))
+    model = new(cli, tmp_path, "mlp")
+    code, _, err = cli(
+        "train", model, "--data", f"{train}:target=kind", "--adapt", "--epochs", 15,
+        "--mixed-precision",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Mixed precision needs a CUDA GPU; training in full precision." in err
+    saved = load_model(model).data
+    assert saved["spec"] == f"{train}:target=kind" and saved["task"] == "classification"
+    assert saved["class_names"] == ["large", "small"]
+    assert saved["pipeline"]["target"] == "kind"
+    code, out, err = cli("evaluate", model, "--data", test, "--json")
+    assert code == 0, err
+    assert json.loads(out)["accuracy"] >= 0.95
+    # the test file names the columns the model was trained on, or says which is missing
+    (tmp_path / "other.csv").write_text("width,kind\n1,small\n", encoding="utf-8")
+    assert_one_line_error(cli("evaluate", model, "--data", tmp_path / "other.csv"), "height")
