@@ -49,7 +49,7 @@ def test_a_run_trains_off_the_gui_thread_and_reports(qtbot, iris_parts) -> None:
     with qtbot.waitSignal(session.runningChanged, timeout=30_000, check_params_cb=lambda r: not r):
         session.start(module, settings(), train, validation, ["output"])
         assert session.running
-    assert not session.running and session.thread is None
+    assert not session.running and session.run_thread is None
     assert [e for e, _ in seen["epochs"]] == [0, 1, 2]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(seen["epochs"][0][1])
     assert all(t is threading.main_thread() for t in threads)  # signals arrive in the GUI thread

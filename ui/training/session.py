@@ -38,12 +38,12 @@ class TrainingSession(QObject):
         super().__init__(parent)
         self.trainer: Trainer | None = None
         self.worker: TrainingWorker | None = None
-        self.thread: QThread | None = None
+        self.run_thread: QThread | None = None
         self.continued = False
 
     @property
     def running(self) -> bool:
-        return self.thread is not None
+        return self.run_thread is not None
 
     @property
     def paused(self) -> bool:
@@ -89,8 +89,8 @@ class TrainingSession(QObject):
         worker.epochEnded.connect(self.epochEnded)
         worker.finished.connect(self._finished)
         self.worker = worker
-        self.thread = start(worker)
-        self.thread.finished.connect(self._thread_done)
+        self.run_thread = start(worker)
+        self.run_thread.finished.connect(self._thread_done)
         self.runningChanged.emit(True)
 
     def pause(self) -> None:
@@ -107,11 +107,11 @@ class TrainingSession(QObject):
 
     def stop_and_wait(self, milliseconds: int = 30_000) -> bool:
         """Stop a run and wait for its thread (closing the window); False if it hung."""
-        if self.thread is None:
+        if self.run_thread is None:
             return True
         self.stop()
         self.resume()  # a paused run must wake up to see the stop
-        thread = self.thread
+        thread = self.run_thread
         done = thread.wait(milliseconds)
         if done:
             self._thread_done()
@@ -121,12 +121,12 @@ class TrainingSession(QObject):
         self.finished.emit(outcome)
 
     def _thread_done(self) -> None:
-        if self.thread is None:
+        if self.run_thread is None:
             return
-        self.thread.deleteLater()
+        self.run_thread.deleteLater()
         if self.worker is not None:
             self.worker.deleteLater()
-        self.thread, self.worker = None, None
+        self.run_thread, self.worker = None, None
         self.runningChanged.emit(False)
 
 
