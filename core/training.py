@@ -19,9 +19,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import os
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,7 +32,8 @@ from torch import fx, nn
 
 from core.callbacks import Callback, Control, History
 from core.compile import model_info
-from core.data.dataset import Array, Dataset, take
+from core.data.dataset import Array, DataError, Dataset, take
+from core.data.loader import BatchLoader
 from core.devices import choose_device, make_optimizer
 from core.layers.activations import Softmax
 from core.layers.modules import Activated
@@ -128,19 +130,36 @@ def _as_tensor(
 
 class _Inputs:
     """A dataset's inputs for batching: on the device when they are arrays (the fast path),
-    read batch by batch when a source is lazy (an image folder bigger than memory)."""
+    read ahead by worker processes when a source is lazy (an image folder bigger than the
+    memory budget; see :mod:`core.data.loader`)."""
 
     def __init__(self, arrays: Sequence[Array], device: torch.device) -> None:
         self.device = device
         self.lazy = any(not isinstance(a, np.ndarray) for a in arrays)
-        self.sources = list(arrays)
         self.tensors = [] if self.lazy else [_as_tensor(a, device) for a in arrays]
+        # Two cores are taken by the training itself: workers there only add copies.
+        workers = 0 if (os.cpu_count() or 1) <= 2 else None
+        self.loader = BatchLoader(arrays, workers=workers) if self.lazy else None
 
-    def batch(self, index: torch.Tensor) -> list[torch.Tensor]:
-        if not self.lazy:
-            return [x[index] for x in self.tensors]
-        chosen = index.cpu().numpy()
-        return [_as_tensor(take(a, chosen), self.device) for a in self.sources]
+    def batches(
+        self, order: torch.Tensor, size: int
+    ) -> Generator[tuple[torch.Tensor, list[torch.Tensor]], None, None]:
+        """(indices, inputs) for each batch of ``order`` in turn; close it to stop early."""
+        starts = range(0, len(order), size)
+        if self.loader is None:
+            for start in starts:
+                index = order[start : start + size]
+                yield index, [x[index] for x in self.tensors]
+            return
+        chosen = order.cpu().numpy()
+        with closing(self.loader.batches([chosen[s : s + size] for s in starts])) as reader:
+            for start, inputs in zip(starts, reader, strict=False):
+                index = order[start : start + size]
+                yield index, [t.to(self.device, non_blocking=True) for t in inputs]
+
+    def close(self) -> None:
+        if self.loader is not None:
+            self.loader.close()
 
 
 class Trainer:
@@ -359,30 +378,30 @@ class Trainer:
                         metric.reset()
                     self.module.train()
                     seen = 0
-                    for step, start in enumerate(range(0, n, batch)):
-                        control.wait_while_paused()
-                        if control.stopped:
-                            break
-                        index = order[start : start + batch]
-                        batch_logs: dict[str, Any] = {"size": len(index)}
-                        for callback in callbacks:
-                            callback.on_batch_begin(step, batch_logs)
-                        loss, probs = self._step(
-                            head,
-                            xs.batch(index),
-                            y[index],
-                            None if weights is None else weights[index],
-                        )
-                        total += loss.detach().double() * len(index)
-                        seen += len(index)
-                        for metric in metrics:
-                            metric.update(probs.detach(), y[index])
-                        if callbacks:  # a division on the device, for whoever listens
-                            batch_logs["loss"] = total / seen
-                        for callback in callbacks:
-                            callback.on_batch_end(step, batch_logs)
-                        if step % CHECK_EVERY == CHECK_EVERY - 1 and not torch.isfinite(total):
-                            break
+                    with closing(xs.batches(order, batch)) as reader:
+                        for step, (index, inputs) in enumerate(reader):
+                            control.wait_while_paused()
+                            if control.stopped:
+                                break
+                            batch_logs: dict[str, Any] = {"size": len(index)}
+                            for callback in callbacks:
+                                callback.on_batch_begin(step, batch_logs)
+                            loss, probs = self._step(
+                                head,
+                                inputs,
+                                y[index],
+                                None if weights is None else weights[index],
+                            )
+                            total += loss.detach().double() * len(index)
+                            seen += len(index)
+                            for metric in metrics:
+                                metric.update(probs.detach(), y[index])
+                            if callbacks:  # a division on the device, for whoever listens
+                                batch_logs["loss"] = total / seen
+                            for callback in callbacks:
+                                callback.on_batch_end(step, batch_logs)
+                            if step % CHECK_EVERY == CHECK_EVERY - 1 and not torch.isfinite(total):
+                                break
                     if seen == 0:
                         break
                     mean = float(total) / seen
@@ -409,6 +428,10 @@ class Trainer:
                     logs = dict(record)
                     for callback in callbacks:
                         callback.on_epoch_end(epoch, logs)
+        except DataError as err:  # a lazy image that went missing or bad mid-training
+            raise TrainingError(
+                f"{err} Training stopped; the model keeps what it learnt so far."
+            ) from None
         except torch.OutOfMemoryError:
             self.optimizer.zero_grad(set_to_none=True)
             if snapshot is not None and moments is not None:  # back to the epoch's start
@@ -421,6 +444,7 @@ class Trainer:
                 "as it was at the start of the epoch. Try a smaller batch size."
             ) from None
         finally:
+            xs.close()
             self.module.eval()
         for callback in callbacks:
             callback.on_train_end(logs)
@@ -472,21 +496,25 @@ class Trainer:
         was_training = self.module.training
         self.module.eval()
         batch = max(self.settings.batch_size, EVAL_BATCH)
-        with torch.no_grad():
-            for start in range(0, len(data), batch):
-                part = slice(start, start + batch)
-                index = torch.arange(start, min(start + batch, len(data)), device=self.device)
-                out = self.module(*xs.batch(index)).float()
-                loss = head.loss(
-                    out,
-                    y[part],
-                    from_logits=head.activation is not None,
-                    class_axis=head.class_axis,
-                )
-                total += loss.double() * len(y[part])
-                probs = _apply(head.activation, out, head.class_axis)
-                for metric in metrics:
-                    metric.update(probs, y[part])
+        order = torch.arange(len(data), device=self.device)
+        try:
+            with torch.no_grad(), closing(xs.batches(order, batch)) as reader:
+                for index, inputs in reader:
+                    out = self.module(*inputs).float()
+                    loss = head.loss(
+                        out,
+                        y[index],
+                        from_logits=head.activation is not None,
+                        class_axis=head.class_axis,
+                    )
+                    total += loss.double() * len(index)
+                    probs = _apply(head.activation, out, head.class_axis)
+                    for metric in metrics:
+                        metric.update(probs, y[index])
+        except DataError as err:
+            raise TrainingError(str(err)) from None
+        finally:
+            xs.close()
         self.module.train(was_training)
         return {"loss": float(total) / max(1, len(data))} | {m.name: m.result() for m in metrics}
 

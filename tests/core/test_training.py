@@ -8,6 +8,7 @@ small CI machine, and small models are slower with several threads.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import threading
 import time
@@ -890,3 +891,36 @@ def test_data_that_does_not_fit_stops_before_training_with_a_message() -> None:
         make_trainer(net()).evaluate(two_inputs)
     with pytest.raises(TrainingError, match="no samples"):
         make_trainer(net()).fit(data.subset(np.arange(0)))
+
+
+@pytest.mark.parametrize("cores", [2, 4])  # 4: batches read ahead by worker processes
+@pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")  # 4 faked cores
+def test_an_image_folder_bigger_than_memory_trains_and_a_bad_image_stops_with_its_name(
+    tmp_path, monkeypatch, cores
+) -> None:
+    from PIL import Image
+
+    monkeypatch.setattr(training.os, "cpu_count", lambda: cores)
+
+    from core.data.images import read_image_folder
+
+    rng = np.random.default_rng(0)
+    for label, level in (("dark", 40), ("light", 210)):
+        (tmp_path / label).mkdir()
+        for i in range(24):
+            pixels = np.clip(rng.normal(level, 20, (8, 8, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / label / f"{i:02d}.png")
+    data = read_image_folder(tmp_path, size=(8, 8), memory_budget=1000)
+    assert not isinstance(data.x[0], np.ndarray)  # read from disk batch by batch
+    graph = Graph(name="images")
+    ids = [graph.add_node("Input", {"shape": [3, 8, 8]}).id, graph.add_node("Flatten").id]
+    ids.append(graph.add_node("Dense", {"units": 2, "activation": "softmax"}).id)
+    ids.append(graph.add_node("Output").id)
+    for a, b in itertools.pairwise(ids):
+        graph.connect(a, b)
+    trainer = make_trainer(graph, epochs=15, batch_size=8, learning_rate=0.01)
+    trainer.fit(data)
+    assert trainer.evaluate(data)["accuracy"] == 1.0
+    (tmp_path / "light" / "05.png").write_bytes(b"no longer an image")
+    with pytest.raises(TrainingError, match=r"05\.png could not be read.*keeps what it learnt"):
+        trainer.fit(data, epochs=1)
