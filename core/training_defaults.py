@@ -31,6 +31,15 @@ def _epochs(samples: int) -> int:
     return 10 if samples < 100_000 else 5
 
 
+def _last_layer(graph: Graph) -> str:
+    """The name of the layer that feeds the (first) Output, quoted, or "The model"."""
+    for node in graph.nodes.values():
+        edge = graph.in_edges(node.id).get(0) if node.kind == "Output" else None
+        if edge is not None:
+            return f"'{graph.nodes[edge.src].name}'"
+    return "The model"
+
+
 def suggest_for_data(
     graph: Graph, data: Dataset | None, seed: int | None = 0
 ) -> tuple[TrainingSettings, list[str]]:
@@ -54,9 +63,10 @@ def suggest_for_data(
         changes |= {"loss": "mean_squared_error", "metrics": ["mean_absolute_error"]}
     elif loss == "categorical_crossentropy" and data.y.ndim == 1:
         changes["loss"] = "sparse_categorical_crossentropy"
+        last = _last_layer(graph)
         reasons = [
-            reasons[0].rstrip(".")
-            + "; the labels are class numbers, which sparse_categorical_crossentropy takes."
+            f"{last} ends with softmax and the labels are class numbers, so "
+            "sparse_categorical_crossentropy."
         ]
     elif loss == "mean_squared_error" and data.num_classes:
         reasons.append(
