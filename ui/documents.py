@@ -9,16 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QStatusBar, QWidget
 from torch import fx
 
 from core.compile import carry_weights, compile_graph
 from core.graph import Graph
 from core.h5io import ModelFileError, load_model, save_model
+from core.optimizer_state import OptimizerState, capture
 from core.training_settings import TrainingSettings, suggest_settings
+from ui.dashboard import GuardedUndoStack, model_key
+from ui.data.panel import DataPanel
 from ui.editor.scene import GraphScene
 from ui.template_gallery import TemplateGalleryDialog
+from ui.training.session import TrainingSession
 
 H5_FILTER = "Keras model files (*.h5 *.hdf5)"
 
@@ -30,7 +33,14 @@ class DocumentActions:
     training: TrainingSettings
     module: fx.GraphModule | None
     scene: GraphScene | None
-    undo_stack: QUndoStack
+    undo_stack: GuardedUndoStack
+    history_values: dict[str, list[float | None]]
+    data_record: dict[str, object]
+    weights_changed: bool
+    module_key: str | None
+    session: TrainingSession
+    weights_version: int
+    data_panel: DataPanel
 
     if TYPE_CHECKING:  # the window's own
 
@@ -48,7 +58,16 @@ class DocumentActions:
         self.path = Path(path)
         self.training = opened.training
         self.module = opened.module
+        self.history_values = {k: list(v) for k, v in opened.history.items()}
+        self.data_record = dict(opened.data)
+        self.weights_changed = False
+        self.session.forget()
         self.set_graph(opened.graph)
+        self.module_key = model_key(opened.graph) if opened.module is not None else None
+        self.weights_version += 1
+        spec = opened.data.get("spec")
+        if isinstance(spec, str) and spec:  # the data it was trained on, to go on with
+            self.data_panel.show_spec(spec)
         if opened.notes:
             self.statusBar().showMessage(" ".join(opened.notes), 15000)
         return True
@@ -58,24 +77,46 @@ class DocumentActions:
         assert self.scene is not None
         graph = self.scene.graph
         module = None
-        if not self.scene.report.errors:
+        key = model_key(graph)
+        if self.module is not None and self.module_key == key:
+            module = self.module  # trained for exactly this graph: saved as it is
+        elif not self.scene.report.errors:
             module = compile_graph(graph, seed=0, report=self.scene.report)
             if self.module is not None:
                 carry_weights(self.module, module)
         if self.path is None and self.training == TrainingSettings():
             self.training = suggest_settings(graph)[0]
         try:
-            problems = save_model(path, graph, module, training=self.training)
+            problems = save_model(
+                path,
+                graph,
+                module,
+                training=self.training,
+                history=self.history_values,
+                data=self.data_record,
+                optimizer=self._optimizer_state(module),
+            )
         except ModelFileError as err:
             QMessageBox.warning(self._widget(), "Cannot save", str(err))
             return False
         self.path = Path(path)
-        self.module = module
+        if module is not self.module:
+            self.session.forget()
+        self.module, self.module_key = module, key if module is not None else None
+        self.weights_changed = False
         self.undo_stack.setClean()
         self._update_title()
         note = "Saved; Keras can open it." if not problems else "Saved (studio only): "
         self.statusBar().showMessage(note + " ".join(problems), 8000)
         return True
+
+    def _optimizer_state(self, module: fx.GraphModule | None) -> OptimizerState | None:
+        """The optimizer's state when ``module`` is what the last run trained (so that a
+        reopened file continues training exactly)."""
+        trainer = self.session.trainer
+        if module is None or trainer is None or trainer.module is not module:
+            return None
+        return capture(trainer.optimizer, module)
 
     def save(self) -> bool:
         return self.save_to(self.path) if self.path else self.save_as_dialog()
@@ -102,11 +143,15 @@ class DocumentActions:
     def new_document(self, graph: Graph) -> None:
         """Make ``graph`` the window's new, unsaved document."""
         self.path, self.module, self.training = None, None, TrainingSettings()
+        self.history_values, self.data_record, self.weights_changed = {}, {}, False
+        self.session.forget()
         self.set_graph(graph)
+        self.module_key = None
+        self.weights_version += 1
 
     def confirm_discard(self, doing: str) -> bool:
         """True when there are no unsaved changes, or the user saved or dropped them."""
-        if self.undo_stack.isClean():
+        if self.undo_stack.isClean() and not self.weights_changed:
             return True
         answer = QMessageBox.question(
             self._widget(),

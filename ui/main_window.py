@@ -14,7 +14,6 @@ from PySide6.QtGui import (
     QCloseEvent,
     QFont,
     QKeySequence,
-    QUndoStack,
 )
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -33,6 +32,7 @@ from core.summary import format_summary, summarize
 from core.templates import load_template
 from core.training_settings import TrainingSettings
 from ui.clipboard import ClipboardActions
+from ui.dashboard import DashboardActions, GuardedUndoStack
 from ui.documents import DocumentActions
 from ui.editor.minimap import MinimapView
 from ui.editor.scene import GraphScene
@@ -47,7 +47,7 @@ Slot = Callable[[], object]
 LAYOUT_VERSION = 1
 
 
-class MainWindow(DocumentActions, ClipboardActions, QMainWindow):
+class MainWindow(DocumentActions, ClipboardActions, DashboardActions, QMainWindow):
     """One model document in a window."""
 
     def __init__(
@@ -62,7 +62,10 @@ class MainWindow(DocumentActions, ClipboardActions, QMainWindow):
         self.path: Path | None = None
         self.training = TrainingSettings()
         self.module: fx.GraphModule | None = None  # the weights of the opened file
-        self.undo_stack = QUndoStack(self)
+        self.history_values: dict[str, list[float | None]] = {}  # per epoch, over every run
+        self.data_record: dict[str, object] = {}  # what the model was last trained on
+        self.weights_changed = False  # trained since the last save
+        self.undo_stack = GuardedUndoStack(self)
         self.palette_panel = PalettePanel()
         self.problems = QListWidget()
         self.problems.setObjectName("problems")
@@ -92,6 +95,7 @@ class MainWindow(DocumentActions, ClipboardActions, QMainWindow):
         self.resizeDocks([problems], [110], Qt.Orientation.Vertical)
         self.scene: GraphScene | None = None
         self.view: GraphView | None = None
+        self.setCentralWidget(self._build_pages())
         self._actions()
         self.palette_panel.kind_activated.connect(self.add_at_centre)
         self.problems.itemActivated.connect(self._show_problem)
@@ -136,16 +140,19 @@ class MainWindow(DocumentActions, ClipboardActions, QMainWindow):
             (view_menu, "Find &Layer Kind", QKeySequence("Ctrl+F"), self.focus_palette),
             (view_menu, "Go to &Inspector", QKeySequence("Ctrl+I"), self.focus_inspector),
         ]
+        self._edit_actions: list[QAction] = []
         for menu, text, keys, slot in self._entries:
             action = QAction(text, self)
+            if menu is edit_menu or text in ("&New…", "&Open…"):
+                self._edit_actions.append(action)
             action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
             menu.addAction(action)
             if text == "&Paste" or text == "Save &As…":
                 menu.addSeparator()
-        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        undo = self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
-        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo = self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
         redo.setShortcuts(
             list(
                 dict.fromkeys(  # the platform's, and both common ones everywhere
@@ -157,6 +164,8 @@ class MainWindow(DocumentActions, ClipboardActions, QMainWindow):
                 )
             )
         )
+        self.undo_stack.canUndoChanged.connect(self._keep_undo_locked)
+        self.undo_stack.canRedoChanged.connect(self._keep_undo_locked)
         first = edit_menu.actions()[0]
         edit_menu.insertActions(first, [undo, redo])
         edit_menu.insertSeparator(first)
@@ -181,6 +190,7 @@ class MainWindow(DocumentActions, ClipboardActions, QMainWindow):
 
     def save_layout(self) -> None:
         """Remember the window's size and the docks' places for the next start."""
+        self.show_page(self.model_page)  # its docks shown, as they were left
         settings = studio_settings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
@@ -198,7 +208,7 @@ class MainWindow(DocumentActions, ClipboardActions, QMainWindow):
         self.view = GraphView(self.scene)
         self.minimap = MinimapView(self.view, corner=Qt.Corner.BottomRightCorner)
         self.minimap.setVisible(self.minimap_action.isChecked())
-        self.setCentralWidget(self.view)
+        self.show_canvas(self.view)
         self._refresh_panels()
         self._update_title()
         self.view.fit()
@@ -207,6 +217,7 @@ class MainWindow(DocumentActions, ClipboardActions, QMainWindow):
 
     def _refresh_panels(self, *_: object) -> None:
         assert self.scene is not None
+        self.model_changed()
         graph, report = self.scene.graph, self.scene.report
         self.problems.clear()
         for diagnostic in report.diagnostics:
@@ -308,10 +319,17 @@ class MainWindow(DocumentActions, ClipboardActions, QMainWindow):
     def _update_title(self, *_: object) -> None:
         name = self.path.name if self.path else "untitled.h5"
         self.setWindowTitle(f"{name}[*] — Layer Studio")  # Qt shows [*] as * when modified
-        self.setWindowModified(not self.undo_stack.isClean())
+        self.setWindowModified(not self.undo_stack.isClean() or self.weights_changed)
+
+    def edit_widgets(self) -> list[QWidget]:
+        """What edits the document, disabled while a training run goes."""
+        return [self.inspector, self.palette_panel, self.history]
+
+    def edit_actions(self) -> list[QAction]:
+        return self._edit_actions
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.confirm_discard("closing"):
+        if not self.confirm_stop_training() or not self.confirm_discard("closing"):
             event.ignore()
             return
         self.save_layout()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 
@@ -18,5 +18,20 @@ def wheel(widget: QWidget, at: QPointF, notches: int = 1) -> None:
         Qt.KeyboardModifier.NoModifier,
         Qt.ScrollPhase.NoScrollPhase,
         False,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def hover(widget: QWidget, at: QPoint) -> None:
+    """Move the mouse, no button held, to ``at`` in ``widget`` (a move event sent straight to
+    it: ``QTest.mouseMove`` makes none when the cursor is already there, or when another
+    window last had the mouse)."""
+    event = QMouseEvent(
+        QEvent.Type.MouseMove,
+        QPointF(at),
+        QPointF(widget.mapToGlobal(at)),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
     )
     QApplication.sendEvent(widget, event)

@@ -96,12 +96,12 @@ class GraphScene(QGraphicsScene):
 
     # -- edits (through the undo stack) ----------------------------------------------------
 
-    def add_layer(self, kind: str, position: QPointF) -> str:
-        """Add a layer of ``kind`` at ``position`` as one undoable step; returns its id."""
+    def add_layer(self, kind: str, position: QPointF) -> str | None:
+        """Add a layer of ``kind`` at ``position`` as one undoable step; returns its id, or
+        None when the undo stack refused the edit (the document is locked while training)."""
         command = AddNodeCommand(self.graph, kind, (position.x(), position.y()))
         self.undo_stack.push(command)
-        assert command.node is not None
-        return command.node.id
+        return command.node.id if command.node is not None else None
 
     def insert_layer(self, kind: str, edge: Edge, position: QPointF) -> str | None:
         """Add a layer of ``kind`` in the middle of wire ``edge``, as one undoable step.
@@ -117,7 +117,9 @@ class GraphScene(QGraphicsScene):
         self.undo_stack.beginMacro(f"Insert {kind}")
         add = AddNodeCommand(self.graph, kind, (position.x(), position.y()))
         self.undo_stack.push(add)
-        assert add.node is not None
+        if add.node is None:  # refused: the document is locked
+            self.undo_stack.endMacro()
+            return None
         new = add.node.id
         self.undo_stack.push(DisconnectCommand(self.graph, edge))
         self.undo_stack.push(ConnectCommand(self.graph, Edge(edge.src, edge.src_port, new, 0)))
@@ -148,7 +150,9 @@ class GraphScene(QGraphicsScene):
         self.undo_stack.beginMacro(f"Add {kind}")
         add = AddNodeCommand(self.graph, kind, (x, y + ROW_SPACING))
         self.undo_stack.push(add)
-        assert add.node is not None
+        if add.node is None:  # refused: the document is locked
+            self.undo_stack.endMacro()
+            return None
         self.undo_stack.push(ConnectCommand(self.graph, Edge(node_id, 0, add.node.id, 0)))
         self.undo_stack.endMacro()
         return add.node.id
