@@ -13,8 +13,7 @@ import dataclasses
 import json
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -29,24 +28,19 @@ from PySide6.QtWidgets import (
 from torch import fx
 
 from core.compile import carry_weights, compile_graph, model_info
-from core.data.dataset import DataError, Dataset
-from core.evaluation import Predictor
+from core.data.dataset import Dataset
 from core.fit_checks import Adapted, check_fit
-from core.graph import Edge, Graph
+from core.graph import Graph
 from core.shapes import ShapeReport
-from core.training import Trainer, TrainingError
+from core.training import TrainingError
 from core.training_defaults import suggest_for_data
 from core.training_settings import SettingsError, TrainingSettings
 from ui.data.panel import DataPanel
-from ui.editor.commands import (
-    AddNodeCommand,
-    ConnectCommand,
-    DisconnectCommand,
-    RemoveNodesCommand,
-    SetParamCommand,
-)
+from ui.editor.commands import apply_graph
+from ui.editor.undo_stack import GuardedUndoStack
 from ui.evaluation.panel import EvaluationPanel
 from ui.evaluation.try_it import TryItPanel
+from ui.evaluation_actions import EvaluationActions
 from ui.training.panel import TrainingPanel
 from ui.training.session import TrainingSession
 from ui.training.worker import Outcome
@@ -61,42 +55,6 @@ LOCKED = (
 )
 
 
-class GuardedUndoStack(QUndoStack):
-    """The document's undo stack; while :attr:`locked` it refuses every new edit, saying why.
-
-    Every edit of the document is pushed here (the editor's one path), so this is the one
-    place that can keep a training run's module and the graph from drifting apart.
-    """
-
-    refused = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.locked: str | None = None
-        self._refused_macros = 0  # macros begun while locked, not passed on
-
-    def push(self, cmd: QUndoCommand) -> None:
-        if self.locked is not None:
-            if not self._refused_macros:  # one message for a whole macro
-                self.refused.emit(self.locked)
-            return
-        super().push(cmd)
-
-    def beginMacro(self, text: str) -> None:
-        if self.locked is not None or self._refused_macros:
-            if not self._refused_macros:
-                self.refused.emit(self.locked or "")
-            self._refused_macros += 1
-            return
-        super().beginMacro(text)
-
-    def endMacro(self) -> None:
-        if self._refused_macros:
-            self._refused_macros -= 1
-            return
-        super().endMacro()
-
-
 def model_key(graph: Graph) -> str:
     """What a compiled module depends on: kinds, params and wires (not positions or notes)."""
     nodes = sorted((n.id, n.kind, n.name, n.params) for n in graph.nodes.values())
@@ -104,7 +62,7 @@ def model_key(graph: Graph) -> str:
     return json.dumps([nodes, edges], sort_keys=True, default=str)
 
 
-class DashboardActions:
+class DashboardActions(EvaluationActions):
     """Data, Train and Evaluate pages for a :class:`~ui.main_window.MainWindow`."""
 
     scene: GraphScene | None
@@ -250,33 +208,10 @@ class DashboardActions:
         """Change the document into ``adapted.graph`` (the Data page's fix) as one undo step."""
         if self.scene is None:
             return
-        graph, new, stack = self.scene.graph, adapted.graph, self.undo_stack
-        stack.beginMacro("Fit the model to the data")
-        ids: dict[str, str] = {}
-        for node_id, node in new.nodes.items():
-            if node_id in graph.nodes:
-                ids[node_id] = node_id
-                continue
-            add = AddNodeCommand(graph, node.kind, node.position)
-            stack.push(add)
-            if add.node is None:  # refused: training is running
-                stack.endMacro()
-                return
-            ids[node_id] = add.node.id
-        gone = [n for n in graph.nodes if n not in new.nodes]
-        wanted = {Edge(ids[e.src], e.src_port, ids[e.dst], e.dst_port) for e in new.edges}
-        for edge in [e for e in graph.edges if e not in wanted and e.dst not in gone]:
-            stack.push(DisconnectCommand(graph, edge))
-        if gone:
-            stack.push(RemoveNodesCommand(graph, gone))
-        for edge in sorted(wanted - set(graph.edges), key=lambda e: (e.dst, e.dst_port)):
-            stack.push(ConnectCommand(graph, edge))
-        for node_id, node in new.nodes.items():
-            for name, value in node.params.items():
-                if graph.nodes[ids[node_id]].params.get(name) != value:
-                    stack.push(SetParamCommand(graph, ids[node_id], name, value))
-        stack.endMacro()
-        self.statusBar().showMessage(" ".join(adapted.changes), 10000)
+        if apply_graph(
+            self.undo_stack, self.scene.graph, adapted.graph, "Fit the model to the data"
+        ):
+            self.statusBar().showMessage(" ".join(adapted.changes), 10000)
 
     def train(self) -> bool:
         """Train was pressed: check everything, then start a run. False (saying why) if not."""
@@ -367,65 +302,6 @@ class DashboardActions:
         if outcome.epochs_done:
             self.statusBar().showMessage(outcome.message, 8000)
             self.weights_version += 1
-
-    # -- evaluation -----------------------------------------------------------------------------
-
-    def evaluation_data(self) -> Dataset | None:
-        """The test part of the data, or the validation part when there is no test part."""
-        splits = self.data_panel.splits()
-        if splits is None:
-            return None
-        return splits.test or splits.validation
-
-    def refresh_evaluation(self) -> None:
-        """Evaluate the model again and give Try it a new snapshot of it, when the weights or
-        the data changed since the pages last showed them (never during a run)."""
-        if self.session.running or self.evaluation_panel.busy or self.scene is None:
-            return
-        splits = self.data_panel.splits()
-        state = (self.weights_version, id(splits))
-        if state == self.evaluated_state:
-            return
-        trainer = self._evaluation_trainer()
-        data = self.evaluation_data()
-        if trainer is None or splits is None:
-            text = (
-                "Train the model first (Train page), then its results show here."
-                if splits is not None
-                else "Choose data on the Data page and train the model; its results show here."
-            )
-            self.evaluation_panel.show_message(text)
-            self.try_panel.set_model(None)
-            return
-        self.evaluated_state = state
-        loaded = self.data_panel.loaded()
-        pipeline = loaded.pipeline if loaded is not None else None
-        try:
-            self.try_panel.set_model(Predictor.from_trainer(trainer, splits.train, pipeline))
-        except DataError as err:
-            self.try_panel.set_model(None)
-            self.statusBar().showMessage(str(err), 8000)
-        if data is None:
-            self.evaluation_panel.show_message(
-                "There is no validation or test part to evaluate on: set a share on the Data page."
-            )
-            return
-        self.evaluation_panel.evaluate(trainer, data)
-
-    def _evaluation_trainer(self) -> Trainer | None:
-        """The last run's trainer, or one for weights that came from a file."""
-        trainer = self.session.trainer
-        if trainer is not None and trainer.module is self.module:
-            return trainer
-        if self.module is None or self.module_key is None or self.scene is None:
-            return None
-        if not self.history_values:  # an untrained model: nothing worth evaluating
-            return None
-        outputs = [self.scene.graph.nodes[i].name for i in model_info(self.module).outputs]
-        try:
-            return Trainer(self.module, self.training, output_names=outputs)
-        except TrainingError:
-            return None
 
     # -- the lock -----------------------------------------------------------------------------
 

@@ -17,9 +17,10 @@ from core.graph import Graph
 from core.h5io import ModelFileError, load_model, save_model
 from core.optimizer_state import OptimizerState, capture
 from core.training_settings import TrainingSettings, suggest_settings
-from ui.dashboard import GuardedUndoStack, model_key
+from ui.dashboard import model_key
 from ui.data.panel import DataPanel
 from ui.editor.scene import GraphScene
+from ui.editor.undo_stack import GuardedUndoStack
 from ui.template_gallery import TemplateGalleryDialog
 from ui.training.session import TrainingSession
 

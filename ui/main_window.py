@@ -32,10 +32,11 @@ from core.summary import format_summary, summarize
 from core.templates import load_template
 from core.training_settings import TrainingSettings
 from ui.clipboard import ClipboardActions
-from ui.dashboard import DashboardActions, GuardedUndoStack
+from ui.dashboard import DashboardActions
 from ui.documents import DocumentActions
 from ui.editor.minimap import MinimapView
 from ui.editor.scene import GraphScene
+from ui.editor.undo_stack import GuardedUndoStack
 from ui.editor.view import ZOOM_STEP, GraphView
 from ui.inspector import InspectorPanel
 from ui.palette import PalettePanel

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtGui import QUndoCommand
+from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from core.fragment import paste_names
 from core.graph import Edge, Graph, Node
@@ -170,3 +170,37 @@ class PasteCommand(QUndoCommand):
     def undo(self) -> None:
         for node_id in reversed(self.node_ids):
             self.graph.remove_node(node_id)
+
+
+def apply_graph(stack: QUndoStack, graph: Graph, new: Graph, text: str) -> bool:
+    """Turn ``graph`` into ``new`` (a changed copy of it) as one undoable step called ``text``:
+    layers added and removed, wires changed, parameters set, each through its command.
+
+    Returns False when the stack refused the edit (the document is locked while training).
+    """
+    stack.beginMacro(text)
+    ids: dict[str, str] = {}  # node id in new -> node id in graph
+    for node_id, node in new.nodes.items():
+        if node_id in graph.nodes:
+            ids[node_id] = node_id
+            continue
+        add = AddNodeCommand(graph, node.kind, node.position)
+        stack.push(add)
+        if add.node is None:
+            stack.endMacro()
+            return False
+        ids[node_id] = add.node.id
+    gone = [n for n in graph.nodes if n not in new.nodes]
+    wanted = {Edge(ids[e.src], e.src_port, ids[e.dst], e.dst_port) for e in new.edges}
+    for edge in [e for e in graph.edges if e not in wanted and e.dst not in gone]:
+        stack.push(DisconnectCommand(graph, edge))
+    if gone:
+        stack.push(RemoveNodesCommand(graph, gone))
+    for edge in sorted(wanted - set(graph.edges), key=lambda e: (e.dst, e.dst_port)):
+        stack.push(ConnectCommand(graph, edge))
+    for node_id, node in new.nodes.items():
+        for name, value in node.params.items():
+            if graph.nodes[ids[node_id]].params.get(name) != value:
+                stack.push(SetParamCommand(graph, ids[node_id], name, value))
+    stack.endMacro()
+    return True

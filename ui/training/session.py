@@ -8,7 +8,8 @@ again does; anything else starts a new trainer, as a new ``compile`` would.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QThread, Signal
 from torch import fx
@@ -17,6 +18,9 @@ from core.data.dataset import Dataset
 from core.training import Trainer, TrainingError
 from core.training_settings import TrainingSettings
 from ui.training.worker import Outcome, TrainingWorker, start
+
+#: Python's thread switch interval while a run goes, in seconds.
+SWITCH_INTERVAL = 0.001
 
 
 class TrainingSession(QObject):
@@ -40,6 +44,7 @@ class TrainingSession(QObject):
         self.worker: TrainingWorker | None = None
         self.run_thread: QThread | None = None
         self.continued = False
+        self._interval = sys.getswitchinterval()
 
     @property
     def running(self) -> bool:
@@ -76,19 +81,25 @@ class TrainingSession(QObject):
             and old.module is module
             and dataclasses.replace(old.settings, epochs=settings.epochs) == settings
         )
+        trainer: Trainer | Callable[[], Trainer]
         if same and old is not None:
             old.settings = settings
             trainer = old
         else:
-            trainer = Trainer(module, settings, output_names=list(output_names))
+            names = list(output_names)
+            trainer = lambda: Trainer(module, settings, output_names=names)  # noqa: E731
+            self.trainer = None
         self.continued = same
-        self.trainer = trainer
         worker = TrainingWorker(trainer, train, validation, settings.epochs)
         worker.started.connect(self.started)
         worker.progressed.connect(self.progressed)
         worker.epochEnded.connect(self.epochEnded)
         worker.finished.connect(self._finished)
         self.worker = worker
+        # The window's thread waits for the GIL at most this long while training holds it
+        # (Python's default, 5 ms, made the window stutter on every redraw).
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self.run_thread = start(worker)
         self.run_thread.finished.connect(self._thread_done)
         self.runningChanged.emit(True)
@@ -118,6 +129,8 @@ class TrainingSession(QObject):
         return done
 
     def _finished(self, outcome: Outcome) -> None:
+        if self.worker is not None and self.worker.trainer is not None:
+            self.trainer = self.worker.trainer
         self.finished.emit(outcome)
 
     def _thread_done(self) -> None:
@@ -127,6 +140,7 @@ class TrainingSession(QObject):
         if self.worker is not None:
             self.worker.deleteLater()
         self.run_thread, self.worker = None, None
+        sys.setswitchinterval(self._interval)
         self.runningChanged.emit(False)
 
 

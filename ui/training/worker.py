@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +28,9 @@ from core.callbacks import Callback, Control
 from core.data.dataset import Dataset
 from core.training import Trainer, TrainingError
 
-#: Seconds between two progress signals (20 a second).
-EMIT_EVERY = 0.05
+#: Seconds between two progress signals (10 a second: smooth to the eye, and the window's
+#: drawing takes little from the training).
+EMIT_EVERY = 0.1
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ class TrainingWorker(QObject):
 
     def __init__(
         self,
-        trainer: Trainer,
+        trainer: Trainer | Callable[[], Trainer],
         train: Dataset,
         validation: Dataset | None,
         epochs: int,
@@ -155,7 +157,11 @@ class TrainingWorker(QObject):
         callbacks: list[Callback] | None = None,
     ) -> None:
         super().__init__()
-        self.trainer, self.train, self.validation = trainer, train, validation
+        # A trainer to make in the worker's thread: the first optimizer of a process imports
+        # torch._dynamo (seconds), which must not hold up the window.
+        self.make = None if isinstance(trainer, Trainer) else trainer
+        self.trainer: Trainer | None = trainer if isinstance(trainer, Trainer) else None
+        self.train, self.validation = train, validation
         self.epochs = epochs
         self.callbacks = list(callbacks or [])
         self.control = Control()
@@ -180,6 +186,13 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        if self.trainer is None:
+            assert self.make is not None
+            try:
+                self.trainer = self.make()
+            except TrainingError as err:
+                self.finished.emit(Outcome("failed", str(err), 0))
+                return
         trainer = self.trainer
         before = len(trainer.history.epochs)
         batches = max(1, math.ceil(len(self.train) / trainer.settings.batch_size))
