@@ -28,9 +28,10 @@ from core.callbacks import Callback, Control
 from core.data.dataset import Dataset
 from core.training import Trainer, TrainingError
 
-#: Seconds between two progress signals (10 a second: smooth to the eye, and the window's
-#: drawing takes little from the training).
-EMIT_EVERY = 0.1
+#: Seconds between two progress signals: 5 a second. Each one redraws the curves and the
+#: progress bar (10-20 ms of the window's thread); at 10 a second the window took 14 % of the
+#: training speed of two cores, at 5 about 5 % (benchmarks/gui_responsiveness.py).
+EMIT_EVERY = 0.2
 
 
 @dataclass(frozen=True)
