@@ -396,8 +396,9 @@ class Trainer:
                             seen += len(index)
                             for metric in metrics:
                                 metric.update(probs.detach(), y[index])
-                            if callbacks:  # a division on the device, for whoever listens
-                                batch_logs["loss"] = total / seen
+                            if callbacks:  # device tensors: nothing waits unless read
+                                batch_logs["loss"] = total / seen  # Keras: the running mean
+                                batch_logs["batch_loss"] = loss.detach()  # this batch's own
                             for callback in callbacks:
                                 callback.on_batch_end(step, batch_logs)
                             if step % CHECK_EVERY == CHECK_EVERY - 1 and not torch.isfinite(total):

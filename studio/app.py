@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from studio.scripted import add_options, check_options
+
 COMMANDS = ("templates", "layers", "new", "info", "predict", "train", "evaluate")
 
 
@@ -33,7 +35,9 @@ def run_window(argv: list[str]) -> int:
     parser.add_argument(
         "--zoom", type=int, metavar="PERCENT", help="this zoom, from the model's top (else fit)"
     )
+    add_options(parser)
     args = parser.parse_args(argv)
+    check_options(parser, args)
     if args.file and args.template:
         parser.error("give a FILE or --template, not both")
     if args.zoom is not None and not 10 <= args.zoom <= 400:
@@ -50,6 +54,7 @@ def run_window(argv: list[str]) -> int:
 
     from core.h5io import ModelFileError, load_model
     from core.templates import load_template
+    from studio.scripted import drive, stop
     from ui.main_window import MainWindow
     from ui.theme import apply_theme, follow_system
 
@@ -85,9 +90,16 @@ def run_window(argv: list[str]) -> int:
         window.show_top(args.zoom / 100)
     elif args.screenshot:
         window.fit_view()
+    problem = drive(window, args)
+    if problem:
+        stop(window)
+        print(f"layer-studio: error: {problem}", file=sys.stderr)
+        return 2
     if args.screenshot:
         app.processEvents()
-        if not window.grab().save(args.screenshot):
+        saved = window.grab().save(args.screenshot)
+        stop(window)
+        if not saved:
             print(f"layer-studio: error: Cannot write {args.screenshot}.", file=sys.stderr)
             return 2
         print(f"Saved a picture of the window to {args.screenshot}")

@@ -334,6 +334,7 @@ class MainWindow(DocumentActions, ClipboardActions, DashboardActions, QMainWindo
             event.ignore()
             return
         self.save_layout()
+        self.evaluation_panel.wait()  # a QThread destroyed while it runs ends the program
         self.inspector.set_scene(None)
         if self.scene is not None:
             self.scene.close()

@@ -74,3 +74,30 @@ def test_a_high_dpi_screen_gets_a_sharp_picture(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1600, 1200)
+
+
+def test_a_picture_of_the_evaluation_after_training_from_the_command_line(
+    qtbot, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "evaluate.png"
+    argv = ["--screenshot", str(out), "--template", "mlp", "--data", "iris", "--train", "3"]
+    assert main([*argv, "--page", "evaluate", "--size", "1200x800"]) == 0
+    assert QImage(str(out)).width() == 1200
+    mid = tmp_path / "mid.png"
+    argv = ["--screenshot", str(mid), "--template", "mlp", "--data", "iris", "--train", "40"]
+    assert main([*argv, "--at-epoch", "2", "--page", "train"]) == 0
+    assert mid.exists()
+
+
+def test_scripted_window_options_that_cannot_work_say_why(qtbot, tmp_path: Path, capsys) -> None:
+    out = str(tmp_path / "x.png")
+    assert main(["--screenshot", out, "--data", "nowhere.csv", "--template", "mlp"]) == 2
+    assert "nowhere.csv" in capsys.readouterr().err
+    for bad in (["--train", "3"], ["--data", "iris", "--train", "3", "--at-epoch", "3"]):
+        try:
+            main(["--screenshot", out, *bad])
+        except SystemExit as stop:
+            assert stop.code == 2
+        else:
+            raise AssertionError(bad)
+    assert not Path(out).exists()

@@ -223,10 +223,18 @@ def test_clicking_a_run_in_the_legend_hides_it(panel, qtbot) -> None:
     view = panel.loss_plot
     at = view.mapFromScene(sample.mapToScene(sample.boundingRect().center()))
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=at)
-    assert not panel.item(0, "loss").isVisible()
-    assert panel.item(1, "loss").isVisible()
+    assert not panel.item(0, "val_loss").isVisible()
+    assert panel.item(1, "val_loss").isVisible()
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=at)
-    assert panel.item(0, "loss").isVisible()
+    assert panel.item(0, "val_loss").isVisible()
+
+
+def test_in_the_batch_view_the_epoch_means_give_way_to_the_batch_curve(panel, qtbot) -> None:
+    train(panel, 3)
+    assert not panel.item(-1, "loss").isVisible()  # the batch curve shows the training loss
+    assert panel.item(-1, "val_loss").isVisible()
+    qtbot.mouseClick(panel.per_epoch, Qt.MouseButton.LeftButton)
+    assert panel.item(-1, "loss").isVisible()
 
 
 def test_the_plots_follow_the_theme(panel, qtbot, restore_palette) -> None:

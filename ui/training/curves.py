@@ -273,10 +273,13 @@ class CurvesPanel(QWidget):
             grown = np.empty((3, max(end, 2 * run.buf.shape[1])))
             grown[:, : run.n] = run.buf[:, : run.n]
             run.buf = grown
+        first = run.n == 0
         run.buf[:, run.n : end] = xy[:, 0], xy[:, 1], new
         run.n = end
         if not self.per_epoch.isChecked():
             self._draw_batches(run)
+            if first:
+                run.items["loss"].setVisible(False)  # the batch curve shows it (see _refresh)
 
     def add_epoch(self, epoch: int, record: Mapping[str, float]) -> None:
         """One finished epoch's values (Keras names; ``val_`` for validation); updates the hints."""
@@ -398,6 +401,10 @@ class CurvesPanel(QWidget):
                 visible = run.shown and shown[kind]
                 if name.startswith("batch_"):
                     visible = visible and not epochs and (latest or name.endswith("smoothed"))
+                if name == "loss" and not epochs and run.n:
+                    # The epoch's training loss is its mean over the epoch: drawn at the
+                    # epoch's end it floats above the batch curve it summarises.
+                    visible = False
                 if name != "key":
                     item.setVisible(visible)
             if not epochs:

@@ -46,8 +46,9 @@ class BatchProgress:
         batches: Batches in an epoch.
         samples_per_second: Over this epoch so far.
         eta: Seconds until this run ends, estimated.
-        points: New per-batch points since the last signal: (epochs as a decimal, the epoch's
-            running mean loss, as Keras's progress bar shows it).
+        points: New per-batch points since the last signal: (epochs as a decimal, that
+            batch's loss). (Keras's progress bar shows the epoch's running mean instead, which
+            drops at every epoch's start: a saw on a curve.)
     """
 
     epoch: int
@@ -98,7 +99,7 @@ class _Relay(Callback):
 
     def on_batch_end(self, batch: int, logs: dict[str, Any]) -> None:
         self.seen += int(logs["size"])
-        self.losses.append(logs["loss"])
+        self.losses.append(logs["batch_loss"])
         self.steps.append(batch + 1)
         now = time.perf_counter()
         if now - self.last >= EMIT_EVERY or batch + 1 == self.batches:
