@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -58,6 +59,15 @@ def choose_device(requested: str = "auto") -> DeviceChoice:
 # -- optimizers ------------------------------------------------------------------------------
 
 
+def _fusable(params: Sequence[nn.Parameter]) -> bool | None:
+    """Whether Adam's fused kernel can take ``params`` (None leaves it to torch)."""
+    devices = {p.device.type for p in params}
+    fine = all(
+        p.dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16) for p in params
+    )
+    return True if fine and len(devices) == 1 and devices <= {"cpu", "cuda", "mps"} else None
+
+
 def make_optimizer(
     settings: TrainingSettings, params: Sequence[nn.Parameter]
 ) -> torch.optim.Optimizer:
@@ -72,17 +82,15 @@ def make_optimizer(
         return torch.optim.SGD(
             params, lr=lr, momentum=momentum, nesterov=bool(o["nesterov"]) and momentum > 0
         )
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps, amsgrad=bool(o["amsgrad"]))
-    if name == "adamw":
-        return torch.optim.AdamW(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=float(o["weight_decay"]),
-            amsgrad=bool(o["amsgrad"]),
-        )
+    if name in ("adam", "adamw"):
+        kind = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+        options: dict[str, Any] = dict(lr=lr, betas=betas, eps=eps, amsgrad=bool(o["amsgrad"]))
+        if name == "adamw":
+            options["weight_decay"] = float(o["weight_decay"])
+        try:  # one kernel for every weight: a fifth of the step's time on small models
+            return kind(params, **options, fused=_fusable(params))
+        except (RuntimeError, TypeError, ValueError):  # an older torch, an odd device
+            return kind(params, **options)
     if name == "rmsprop":
         return torch.optim.RMSprop(
             params,

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import fx, nn
 
 from core.callbacks import Callback, Control, History
@@ -62,6 +63,11 @@ class _Head:
     loss: Loss
     activation: str | None  # "softmax" or "sigmoid" when stripped for training, else None
     class_axis: int
+
+    @property
+    def fused_sparse(self) -> bool:
+        """Whether the loss is the cross-entropy of raw scores against class ids."""
+        return self.loss.name == "sparse_categorical_crossentropy" and self.activation == "softmax"
 
 
 def _final_activation(module: fx.GraphModule, node: fx.Node) -> tuple[nn.Module, str, str] | None:
@@ -458,13 +464,18 @@ class Trainer:
         precision = torch.autocast(self.device.type) if self.amp else contextlib.nullcontext()
         with precision:
             out = self.module(*xs)
-            loss = head.loss(
-                out.float(),
-                y,
-                from_logits=head.activation is not None,
-                class_axis=head.class_axis,
-                sample_weight=weight,
-            )
+            if head.fused_sparse and weight is None and out.ndim == 2:
+                # The common case, as a hand-written loop has it: the labels were checked
+                # against the output before training (_check), so no guard per batch.
+                loss = F.cross_entropy(out.float(), y)
+            else:
+                loss = head.loss(
+                    out.float(),
+                    y,
+                    from_logits=head.activation is not None,
+                    class_axis=head.class_axis,
+                    sample_weight=weight,
+                )
         if self.scaler is not None:
             self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
             self.scaler.unscale_(self.optimizer)
@@ -479,6 +490,8 @@ class Trainer:
         return loss, _apply(head.activation, out.detach().float(), head.class_axis)
 
     def _clip(self) -> None:
+        if self.settings.clipvalue is None and self.settings.clipnorm is None:
+            return
         params = [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
         if self.settings.clipvalue is not None:
             torch.nn.utils.clip_grad_value_(params, self.settings.clipvalue)
