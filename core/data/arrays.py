@@ -85,7 +85,8 @@ def read_npz(
     p = Path(path)
     _check_kind(p, b"PK")
     try:
-        with np.load(p, allow_pickle=False) as npz:
+        # our own handle: np.load leaves its file open when the zip inside is broken
+        with p.open("rb") as handle, np.load(handle, allow_pickle=False) as npz:
             keys = {k.lower(): k for k in npz.files}
             if all(k in keys for k in _KERAS_KEYS[:2]):
                 wanted = [k for k in _KERAS_KEYS if k in keys]
