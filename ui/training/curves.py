@@ -26,26 +26,23 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QRadioButton,
     QSlider,
-    QStyle,
-    QVBoxLayout,
     QWidget,
 )
 
-from core.training_hints import MIN_EPOCHS, Hint, hints, smooth
+from core.training_hints import MIN_EPOCHS, hints, smooth
+from ui.training.hints_view import HintsView
 
 #: One colour per run, in turn (the categorical colours every plotting tool uses).
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 #: Record keys that are not curves of the metric plot.
 _NOT_METRICS = {"loss", "learning_rate", "seconds", "samples_per_second"}
 #: Hints shown with a warning sign (the others get an information sign).
-_ALARMS = ("diverging", "overfitting", "noisy")
 Array = NDArray[np.float64]
 _W = TypeVar("_W", bound=QWidget)
 
@@ -74,57 +71,6 @@ class _Run:
         data = np.array(pairs, dtype=np.float64).reshape(-1, 2)
         data = data[np.isfinite(data[:, 1])]
         return data[:, 0], data[:, 1]
-
-
-class HintsView(QFrame):
-    """The hints under the curves: an icon and a sentence or two each."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.rows: list[QWidget] = []
-        self.hints: list[Hint] = []
-        self.column = QVBoxLayout(self)
-        self.column.setContentsMargins(8, 6, 8, 6)
-        self.show_hints([], waiting=True)
-
-    def show_hints(self, found: Sequence[Hint], waiting: bool = False) -> None:
-        """Show ``found``; when there are none, say why (too early, or all looks well)."""
-        self.hints = list(found)
-        for row in self.rows:
-            row.hide()
-            row.deleteLater()
-        icon = QStyle.StandardPixmap
-        lines = [
-            (
-                icon.SP_MessageBoxWarning if h.kind in _ALARMS else icon.SP_MessageBoxInformation,
-                f"<b>{h.title}.</b> {h.text}",
-            )
-            for h in found
-        ]
-        if not lines:
-            waiting_text = "Hints about how the training goes appear here after a few epochs."
-            quiet = "No problems spotted so far: the curves look healthy."
-            lines = [(icon.SP_MessageBoxInformation, waiting_text if waiting else quiet)]
-        self.rows = []
-        for pixmap, text in lines:
-            row = QWidget()
-            box = QHBoxLayout(row)
-            box.setContentsMargins(0, 0, 0, 0)
-            picture = QLabel()
-            picture.setPixmap(self.style().standardIcon(pixmap).pixmap(18, 18))
-            picture.setAlignment(Qt.AlignmentFlag.AlignTop)
-            words = QLabel(text)
-            words.setWordWrap(True)
-            words.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            box.addWidget(picture)
-            box.addWidget(words, 1)
-            self.column.addWidget(row)
-            self.rows.append(row)
-
-    def texts(self) -> list[str]:
-        """The hints' texts."""
-        return [h.text for h in self.hints]
 
 
 class CurvesPanel(QWidget):
