@@ -312,7 +312,8 @@ def keras_names(graph: Graph) -> dict[str, str]:
 
 
 def _keras_name(name: str) -> str:
-    return name.replace(".", "_").strip() or "model"
+    """A model name Keras 3 takes: no '.' and no '/' (it refuses both)."""
+    return name.replace(".", "_").replace("/", "_").strip() or "model"
 
 
 def _is_stack(graph: Graph, report: ShapeReport, layers: list[str]) -> bool:
