@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -36,6 +35,7 @@ from ui.data.source_form import SourcePanel
 from ui.data.style import refresh_tones, set_tone
 from ui.data.summary import SummaryPanel, split_text
 from ui.data.worker import DataWorker
+from ui.side_column import side_column
 
 SplitArgs = tuple[float, float, int]
 FITS = "The data fits the model."
@@ -147,19 +147,7 @@ class DataPanel(QWidget):
 
         source_box = QGroupBox("Source")
         QVBoxLayout(source_box).addWidget(self.source)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 4, 0)
-        for box in (source_box, self.split_box, self.fit_box):
-            left_layout.addWidget(box)
-        left_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(330)
-        scroll.setMaximumWidth(400)
+        scroll = side_column((source_box, self.split_box, self.fit_box), (330, 400), 4)
         right = QVBoxLayout()
         right.addWidget(self.busy)
         right.addWidget(self.status)

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QStyle,
     QVBoxLayout,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.training_settings import TrainingSettings
+from ui.side_column import side_column
 from ui.training.curves import CurvesPanel
 from ui.training.session import TrainingSession
 from ui.training.settings_form import TrainingSettingsForm
@@ -94,19 +94,7 @@ class TrainingPanel(QWidget):
         box_layout.addWidget(self.form)
         data_box = QGroupBox("Data")
         QVBoxLayout(data_box).addWidget(self.data_line)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(settings_box)
-        left_layout.addWidget(data_box)
-        left_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(335)
-        scroll.setMaximumWidth(380)
+        scroll = side_column((settings_box, data_box), (335, 380))
 
         controls = QHBoxLayout()
         for button in (self.train_button, self.pause_button, self.stop_button):
