@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from core.compile import compile_graph
-from core.export_keras import keras_code
+from core.export.keras import keras_code
 from core.h5io import save_model
 from core.summary import summarize
 from core.templates import load_template, template_names
