@@ -8,7 +8,7 @@ import sys
 
 from studio.scripted import add_options, check_options
 
-COMMANDS = ("templates", "layers", "new", "info", "predict", "train", "evaluate")
+COMMANDS = ("templates", "layers", "new", "info", "predict", "train", "evaluate", "export")
 
 
 def wants_window(argv: list[str]) -> bool:

@@ -19,6 +19,7 @@ from core.training_settings import OPTIMIZERS, TrainingSettings, suggest_setting
 from studio import __version__
 from studio.app import run_window, wants_window
 from studio.cli_common import CliError, open_model_file, shape_text
+from studio.export import add_export_command
 from studio.predict import cmd_predict
 from studio.train import add_commands
 
@@ -257,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=256, metavar="N", help="samples per step")
     p.set_defaults(func=cmd_predict)
     add_commands(sub)
+    add_export_command(sub)
     return parser
 
 
