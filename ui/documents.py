@@ -73,18 +73,26 @@ class DocumentActions:
             self.statusBar().showMessage(" ".join(opened.notes), 15000)
         return True
 
+    def module_to_save(self) -> fx.GraphModule | None:
+        """The module with the document's weights: the trained one when it was trained for
+        exactly this graph, else a fresh one keeping the weights of the unchanged layers;
+        None while the graph has errors."""
+        assert self.scene is not None
+        if self.module is not None and self.module_key == model_key(self.scene.graph):
+            return self.module  # trained for exactly this graph: saved as it is
+        if self.scene.report.errors:
+            return None
+        module = compile_graph(self.scene.graph, seed=0, report=self.scene.report)
+        if self.module is not None:
+            carry_weights(self.module, module)
+        return module
+
     def save_to(self, path: str | Path) -> bool:
         """Save the document; layers unchanged since the file was opened keep their weights."""
         assert self.scene is not None
         graph = self.scene.graph
-        module = None
         key = model_key(graph)
-        if self.module is not None and self.module_key == key:
-            module = self.module  # trained for exactly this graph: saved as it is
-        elif not self.scene.report.errors:
-            module = compile_graph(graph, seed=0, report=self.scene.report)
-            if self.module is not None:
-                carry_weights(self.module, module)
+        module = self.module_to_save()
         if self.path is None and self.training == TrainingSettings():
             self.training = suggest_settings(graph)[0]
         try:

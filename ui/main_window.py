@@ -38,6 +38,7 @@ from ui.editor.minimap import MinimapView
 from ui.editor.scene import GraphScene
 from ui.editor.undo_stack import GuardedUndoStack
 from ui.editor.view import ZOOM_STEP, GraphView
+from ui.export_actions import ExportActions
 from ui.inspector import InspectorPanel
 from ui.palette import PalettePanel
 from ui.settings import studio_settings
@@ -48,7 +49,7 @@ Slot = Callable[[], object]
 LAYOUT_VERSION = 1
 
 
-class MainWindow(DocumentActions, ClipboardActions, DashboardActions, QMainWindow):
+class MainWindow(DocumentActions, ClipboardActions, DashboardActions, ExportActions, QMainWindow):
     """One model document in a window."""
 
     def __init__(
@@ -126,6 +127,7 @@ class MainWindow(DocumentActions, ClipboardActions, DashboardActions, QMainWindo
             (file_menu, "&Open…", QKeySequence.StandardKey.Open, self.open_dialog),
             (file_menu, "&Save", QKeySequence.StandardKey.Save, self.save),
             (file_menu, "Save &As…", QKeySequence.StandardKey.SaveAs, self.save_as_dialog),
+            (file_menu, "&Export…", QKeySequence("Ctrl+E"), self.export_dialog),
             (edit_menu, "Cu&t", QKeySequence.StandardKey.Cut, self.cut),
             (edit_menu, "&Copy", QKeySequence.StandardKey.Copy, self.copy),
             (edit_menu, "&Paste", QKeySequence.StandardKey.Paste, self.paste),
@@ -149,7 +151,7 @@ class MainWindow(DocumentActions, ClipboardActions, DashboardActions, QMainWindo
             action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
             menu.addAction(action)
-            if text == "&Paste" or text == "Save &As…":
+            if text == "&Paste" or text == "&Export…":
                 menu.addSeparator()
         undo = self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)

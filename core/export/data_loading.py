@@ -82,7 +82,8 @@ def data_code(record: Mapping[str, Any] | None, stem: str) -> DataCode:
     imports = ("import numpy as np",)
     spec = str(record.get("spec", "")) if record else ""
     if not spec:
-        return DataCode(Section(_no_data("The model has no training data recorded") + npz, imports))
+        reason = "The model has no training data recorded"
+        return DataCode(Section(_no_data(reason) + npz, imports), {}, "data passed with --data")
     try:
         loaded = load_data(spec, saved_pipeline(record or {}))
     except DataError as err:
