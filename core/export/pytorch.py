@@ -28,7 +28,15 @@ from core.export.codeformat import format_lines, quoted
 from core.export.data_loading import data_code
 from core.export.fit_code import training_code
 from core.export.section import Section, import_block
-from core.export.torch_layers import Layer, LayerCode, helper, helpers_in_order, layer_code
+from core.export.torch_layers import (
+    HELPERS,
+    Layer,
+    LayerCode,
+    helper,
+    helpers_in_order,
+    kinds_with_code,
+    layer_code,
+)
 from core.graph import Graph
 from core.keras_format import keras_names
 from core.shapes import ShapeReport, infer_shapes
@@ -36,6 +44,12 @@ from core.training_settings import TrainingSettings
 
 #: Names the script defines or imports at module level: no local variable may hide them.
 _MODULE_NAMES = {
+    "Path",
+    "DistributedDataParallel",
+    "dist",
+    "csv",
+    "gzip",
+    "struct",
     "argparse",
     "os",
     "h5py",
@@ -98,9 +112,14 @@ def _identifier(name: str, taken: set[str]) -> str:
 
 def class_name(graph: Graph) -> str:
     """The model's class name: its name in CamelCase (``mnist_cnn`` -> ``MnistCnn``)."""
+    kinds_with_code()  # every helper declared, so that none is taken
     words = python_name(graph.name, set()).split("_")
     name = "".join(w[:1].upper() + w[1:] for w in words if w)[:_LONGEST_NAME]
-    return name if name.isidentifier() and name[0].isalpha() else "Model"
+    if not (name.isidentifier() and name[0].isalpha()):
+        return "Model"
+    if name in _MODULE_NAMES or name in HELPERS or name.isupper() or len(name) < 3:
+        return name + "Model"  # never one of the file's own names (F, EPOCHS, Path...)
+    return name
 
 
 def _layer(graph: Graph, report: ShapeReport, node_id: str) -> Layer:

@@ -134,21 +134,26 @@ _OPERATORS = {"Add": " + ", "Subtract": " - ", "Multiply": " * "}
 
 @register("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
 def merge(layer: Layer) -> LayerCode:
-    ranks = {len(s) for s in layer.inputs}
-    if len(ranks) > 1:
-        raise NoCodeError(
-            f"The PyTorch export cannot yet write {layer.kind} of inputs with different numbers "
-            "of axes."
-        )
+    ranks = [len(s) for s in layer.inputs]
+    top = max(ranks)
     values = [f"{{{i}}}" for i in range(len(layer.inputs))]
+    mixed = len(set(ranks)) > 1
+    if mixed:  # Keras adds axes after the batch axis, in its own (channels-last) layout
+        values = [
+            _to_keras(value, rank) + "[:, None]" * (top - rank)
+            for value, rank in zip(values, ranks, strict=True)
+        ]
     if layer.kind in _OPERATORS:
-        return LayerCode(_OPERATORS[layer.kind].join(values))
-    if layer.kind == "Average":
-        return LayerCode(f"({' + '.join(values)}) / {len(values)}")
-    function = "torch.maximum" if layer.kind == "Maximum" else "torch.minimum"
-    result = values[0]
-    for value in values[1:]:
-        result = f"{function}({result}, {value})"
+        result = _OPERATORS[layer.kind].join(values)
+    elif layer.kind == "Average":
+        result = f"({' + '.join(values)}) / {len(values)}"
+    else:
+        function = "torch.maximum" if layer.kind == "Maximum" else "torch.minimum"
+        result = values[0]
+        for value in values[1:]:
+            result = f"{function}({result}, {value})"
+    if mixed and top >= 3:  # back to channels first
+        result = f"({result}).movedim(-1, 1)"
     return LayerCode(result)
 
 
@@ -191,3 +196,37 @@ def gaussian_noise(layer: Layer) -> LayerCode:
 @register("SpatialDropout2D")
 def spatial_dropout2d(layer: Layer) -> LayerCode:
     return LayerCode("{layer}({0})", module=call("nn.Dropout2d", number(layer.params["rate"])))
+
+
+BATCH_DOT = helper(
+    "batch_dot",
+    '''
+    def batch_dot(x, y, axes, normalize):
+        """Keras's Dot: multiply axis axes[0] of x by axis axes[1] of y and sum, in Keras's
+        layout (channels last, batch excluded); normalize first for the cosine."""
+        x = x.movedim(1, -1) if x.dim() >= 4 else x
+        y = y.movedim(1, -1) if y.dim() >= 4 else y
+        if normalize:  # Keras divides by the length, at most by 1e-7
+            x = x * torch.rsqrt(x.square().sum(1 + axes[0], keepdim=True)).clamp(max=1e7)
+            y = y * torch.rsqrt(y.square().sum(1 + axes[1], keepdim=True)).clamp(max=1e7)
+        x = x.movedim(1 + axes[0], -1)
+        y = y.movedim(1 + axes[1], 1)
+        batch, size = x.shape[0], x.shape[-1]
+        rest = (*x.shape[1:-1], *y.shape[2:])
+        out = torch.bmm(x.reshape(batch, -1, size), y.reshape(batch, size, -1))
+        out = out.reshape(batch, *(rest or (1,)))
+        return out.movedim(-1, 1) if out.dim() >= 4 else out
+    ''',
+)
+
+
+@register("Dot")
+def dot(layer: Layer) -> LayerCode:
+    from core.layers import get_spec
+    from core.layers.dot import Dot
+
+    spec = get_spec("Dot")
+    assert isinstance(spec, Dot)
+    axes = spec.keras_axes(layer.inputs, layer.params["axes"])
+    normalize = repr(bool(layer.params["normalize"]))
+    return LayerCode(f"{BATCH_DOT}({{0}}, {{1}}, {ints(axes)}, {normalize})", helpers=(BATCH_DOT,))

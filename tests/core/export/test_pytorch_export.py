@@ -209,3 +209,14 @@ def test_the_script_trains_under_torchrun_on_two_processes(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("Epoch 2/2") == 1  # only the main process reports
     assert (tmp_path / "mlp.pt").exists()
+
+
+def test_what_the_export_cannot_write_yet_is_said_in_a_sentence() -> None:
+    graph = Graph("bidirectional")
+    entry = graph.add_node("Input", params={"shape": (5, 3)})
+    layer = graph.add_node("Bidirectional", params={"dropout": 0.2})
+    out = graph.add_node("Output")
+    graph.connect(entry.id, layer.id)
+    graph.connect(layer.id, out.id)
+    with pytest.raises(ExportGraphError, match="Bidirectional layers without return_state"):
+        pytorch_export(graph)
