@@ -46,6 +46,7 @@ _POSITIONAL = {
     "Permute": ("dims",),
     "RepeatVector": ("n",),
 }
+_RECURRENT = {"SimpleRNN", "LSTM", "GRU"}
 _LEFT_OUT = {"dtype", "trainable", "module", "registered_name", "build_config"}
 #: Keras's defaults, left out of the code as a tutorial leaves them out (JSON values).
 _DEFAULTS: dict[str, tuple[Any, ...]] = {
@@ -73,18 +74,28 @@ def _value(value: Any) -> str:
     return repr(value)
 
 
+def _defaults(class_name: str, config: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Keras's defaults for this class: a recurrent layer's activation is tanh, and a
+    pooling's strides are its pool size."""
+    defaults = dict(_DEFAULTS)
+    if class_name in _RECURRENT:
+        defaults["activation"] = ("tanh",)
+    if "pool_size" in config:
+        defaults["strides"] = (config["pool_size"], None)
+    return defaults
+
+
 def _layer_call(class_name: str, config: dict[str, Any]) -> str:
     """``layers.Dense(64, activation="relu", name="dense")``."""
     if not class_name.isidentifier():
         raise ValueError(f"{class_name!r} is not a Keras layer class.")
     positional = _POSITIONAL.get(class_name, ())
+    defaults = _defaults(class_name, config)
     config = {
         k: v
         for k, v in config.items()
-        if k not in _LEFT_OUT and (k in positional or v not in _DEFAULTS.get(k, ()))
+        if k not in _LEFT_OUT and (k in positional or v not in defaults.get(k, ()))
     }
-    if "pool_size" in config and config.get("strides") == config["pool_size"]:
-        del config["strides"]  # Keras's default: the pool's own size
     name = config.pop("name", None)
     args = [_value(config.pop(k)) for k in _POSITIONAL.get(class_name, ()) if k in config]
     args += [f"{k}={_value(v)}" for k, v in config.items() if str(k).isidentifier()]
@@ -175,7 +186,9 @@ def keras_code(graph: Graph, settings: TrainingSettings | None = None) -> str:
             argument = f"[{', '.join(inputs)}]" if merged else inputs[0]
             lines.append(f"{var} = {_layer_call(entry['class_name'], entry['config'])}({argument})")
         outputs = []
-        inputs_ = [variables[n] for n in layers_ if graph.nodes[n].kind == "Input"]
+        inputs_ = [  # the studio's order of Inputs: the order its files give Keras too
+            variables[n] for n in graph.nodes if n in variables and graph.nodes[n].kind == "Input"
+        ]
         for nid in graph.nodes:
             if nid in report.live and graph.nodes[nid].kind == "Output":
                 edge = graph.in_edges(nid)[0]

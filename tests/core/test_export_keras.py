@@ -4,19 +4,24 @@
 from __future__ import annotations
 
 import ast
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
 
 from core.compile import compile_graph
 from core.export.keras import keras_code
+from core.graph import Graph
 from core.h5io import save_model
 from core.summary import summarize
 from core.templates import load_template, template_names
 from core.training_settings import TrainingSettings
-from tests.core.test_h5io import example_inputs, run, to_keras_layout
+from tests.core.graph_strategies import example_batch, keras_compatible_graphs
+from tests.core.test_h5io import example_inputs, randomised, run, to_keras_layout
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -69,3 +74,23 @@ def test_names_holding_code_stay_strings(keras: Any, tmp_path: Path) -> None:
     model = build(code)
     assert not (tmp_path / "owned").exists()
     assert model.count_params() == summarize(graph).total
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=keras_compatible_graphs(max_layers=6))
+def test_random_graphs_build_in_keras_and_predict_like_the_studio(graph: Graph) -> None:
+    pytest.importorskip("keras")
+    module = randomised(compile_graph(graph, seed=0), seed=2)
+    xs = [torch.as_tensor(x) for x in example_batch(graph, np.random.default_rng(0), batch=3)]
+    model = build(keras_code(graph))
+    assert model.count_params() == summarize(graph).total
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "random.h5"
+        save_model(path, graph, module)
+        model.load_weights(str(path))
+    ours = run(module, xs)
+    theirs = model.predict([to_keras_layout(x.numpy()) for x in xs], verbose=0)
+    theirs = theirs if isinstance(theirs, list) else [theirs]
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(to_keras_layout(a), np.asarray(b), atol=1e-5)
