@@ -176,7 +176,7 @@ def model_section(graph: Graph, name: str) -> tuple[Section, list[str]]:
         nodes[node_id] = _Node(node_id, code, None, [])
     chain = _is_chain(graph, order, nodes)
     attrs: set[str] = set()
-    variables: set[str] = set(_MODULE_NAMES)
+    variables: set[str] = set(_MODULE_NAMES) | set(HELPERS)  # locals hide no module name
     helpers = [KERAS_ARRAYS]
     values: dict[tuple[str, int], str] = {}
     arguments = []
@@ -287,14 +287,17 @@ def _load_weights_source(graph: Graph, nodes: Mapping[str, _Node]) -> str:
         '    with h5py.File(path, "r") as file, torch.no_grad():',
         '        if "model_weights" not in file:',
         '            raise SystemExit(f"{path} holds no Keras weights; save the model again.")',
-        '        weights = file["model_weights"]',
     ]
     body = []
     for item in nodes.values():
         if item.code.load and item.attr:
             arrays = f"keras_arrays(weights[{quoted(names[item.node_id])}])"
             body.append(f"{item.code.load}(model.{item.attr}, {arrays})")
-    lines += format_lines(body, 8)
+    if body:
+        lines.append('        weights = file["model_weights"]')
+        lines += format_lines(body, 8)
+    else:
+        lines.append("        pass  # none of this model's layers has weights")
     return "\n".join(lines) + "\n"
 
 

@@ -89,7 +89,7 @@ def zero_padding2d(layer: Layer) -> LayerCode:
 def cropping2d(layer: Layer) -> LayerCode:
     top, bottom, left, right = layer.params["cropping"]
     _, height, width = layer.inputs[0]
-    return LayerCode(f"{{0}}[:, :, {top} : {height - bottom}, {left} : {width - right}]")
+    return LayerCode(f"{{0}}[:, :, {top}:{height - bottom}, {left}:{width - right}]")
 
 
 def _to_keras(value: str, rank: int) -> str:
@@ -187,10 +187,20 @@ def normalisation(layer: Layer) -> LayerCode:
     return LayerCode(value, module=module, load=LOAD_PARAMETERS)
 
 
+NOISE = helper(
+    "gaussian_noise",
+    '''
+    def gaussian_noise(x, stddev, training):
+        """Keras's GaussianNoise: normal noise added while training, nothing when predicting."""
+        return x + torch.randn_like(x) * stddev if training else x
+    ''',
+)
+
+
 @register("GaussianNoise")
 def gaussian_noise(layer: Layer) -> LayerCode:
     stddev = number(layer.params["stddev"])
-    return LayerCode(f"{{0}} + torch.randn_like({{0}}) * {stddev} if self.training else {{0}}")
+    return LayerCode(f"{NOISE}({{0}}, {stddev}, self.training)", helpers=(NOISE,))
 
 
 @register("SpatialDropout2D")

@@ -113,6 +113,14 @@ WITH_STATES = helper(
         return (sequence if return_sequences else states[0], *states)
     ''',
 )
+STEP_DROPOUT = helper(
+    "sequence_dropout",
+    '''
+    def sequence_dropout(x, rate, training):
+        """Keras's dropout in a recurrent layer: the same inputs dropped at every step."""
+        return x * F.dropout(torch.ones_like(x[:, :1]), rate, training)
+    ''',
+)
 _TORCH = {"SimpleRNN": "nn.RNN", "LSTM": "nn.LSTM", "GRU": "nn.GRU"}
 
 
@@ -136,9 +144,9 @@ def recurrent(layer: Layer) -> LayerCode:
         module = call(STEPPED, module, *functions, *rates)
         helpers = (STEPPED,)
     value = "{0}.flip(1)" if p["go_backwards"] else "{0}"  # Keras reads from the end
-    if p["dropout"]:  # Keras drops the same inputs at every step
-        mask = f"F.dropout(torch.ones_like({value}[:, :1]), {number(p['dropout'])}, self.training)"
-        value = f"{value} * {mask}"
+    if p["dropout"]:
+        value = f"{STEP_DROPOUT}({value}, {number(p['dropout'])}, self.training)"
+        helpers += (STEP_DROPOUT,)
     if p["return_state"]:
         states = 3 if layer.kind == "LSTM" else 2
         result = f"{WITH_STATES}({{layer}}({value}), {p['return_sequences']!r})"

@@ -89,6 +89,11 @@ def test_random_graphs_predict_like_the_studio(tmp_path: Path, graphs: list[Grap
     results = exported_outputs(models, folder)
     for (_, module, inputs), theirs in zip(models, results, strict=True):
         assert_same(studio_outputs(module, inputs), theirs)
+    scripts = [str(path) for path in folder.glob("model_*.py")]
+    checked = ruff("check", "--isolated", "--select", "E,F,W,B,UP", "--ignore", "E501", *scripts)
+    assert checked.returncode == 0, checked.stdout
+    formatted = ruff("format", "--isolated", "--diff", *scripts)
+    assert formatted.returncode == 0, formatted.stdout
 
 
 def test_a_stack_reads_like_hand_written_code() -> None:
