@@ -300,6 +300,8 @@ _LOOP = '''
 
     def split(inputs, y):
         """Keep VALIDATION_SPLIT of the samples aside (a seeded, shuffled choice)."""
+        if not VALIDATION_SPLIT:  # nothing to keep aside: the data stays in its order
+            return (inputs, y), ([x[:0] for x in inputs], y[:0])
         order = np.random.default_rng(SEED).permutation(len(y))
         keep = len(y) - round(len(y) * VALIDATION_SPLIT)
         train, held = order[:keep], order[keep:]

@@ -198,6 +198,10 @@ def test_the_script_trains_an_epoch_and_saves(tmp_path: Path) -> None:
     assert "Epoch 1/1" in done.stdout and "val_loss" in done.stdout
     state = torch.load(tmp_path / "cnn.pt", weights_only=True)
     assert state["conv2d.weight"].shape == (32, 1, 3, 3)
+    command = ["--weights", "cnn.pt", "--data", "tiny.npz", "--evaluate"]
+    evaluated = run_script(tmp_path, sys.executable, "cnn.py", *command)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "loss: " in evaluated.stdout and "accuracy: " in evaluated.stdout
 
 
 def test_the_script_trains_under_torchrun_on_two_processes(tmp_path: Path) -> None:
