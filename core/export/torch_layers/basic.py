@@ -3,6 +3,9 @@ Flatten."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from core.export.torch_layers import (
     Layer,
     LayerCode,
@@ -73,10 +76,11 @@ def dropout(layer: Layer) -> LayerCode:
     return LayerCode("{layer}({0})", module=call("nn.Dropout", number(layer.params["rate"])))
 
 
-@register("Conv2D")
-def conv2d(layer: Layer) -> LayerCode:
-    p = layer.params
-    shape = layer.inputs[0]
+def image_conv(
+    shape: tuple[int, ...], p: Mapping[str, Any], out: int, groups: int, bias: bool
+) -> tuple[str, str]:
+    """An ``nn.Conv2d`` with Keras's strides, dilation and padding, and the expression of its
+    input: padded first when Keras's padding is uneven, which torch's cannot be."""
     pads = window_pads(shape, p)
     even = all(before == after for before, after in pads)
     options: dict[str, str] = {}
@@ -86,12 +90,18 @@ def conv2d(layer: Layer) -> LayerCode:
         options["padding"] = ints([before for before, _ in pads])
     if p["dilation_rate"] != (1, 1):
         options["dilation"] = ints(p["dilation_rate"])
-    if p["groups"] != 1:
-        options["groups"] = str(p["groups"])
-    if not p["use_bias"]:
+    if groups != 1:
+        options["groups"] = str(groups)
+    if not bias:
         options["bias"] = "False"
-    module = call("nn.Conv2d", str(shape[0]), str(p["filters"]), ints(p["kernel_size"]), **options)
-    value = "{0}" if even else pad_call("{0}", pads)
+    module = call("nn.Conv2d", str(shape[0]), str(out), ints(p["kernel_size"]), **options)
+    return module, "{0}" if even else pad_call("{0}", pads)
+
+
+@register("Conv2D")
+def conv2d(layer: Layer) -> LayerCode:
+    p = layer.params
+    module, value = image_conv(layer.inputs[0], p, p["filters"], p["groups"], p["use_bias"])
     return LayerCode(
         activation(p["activation"], 3, "{layer}(" + value + ")"), module=module, load=LOAD_CONV
     )

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.export.torch_layers import Layer, LayerCode, activation, call, helper, ints, register
-from core.export.torch_layers.basic import LOAD_CONV, pad_call
-from core.layers.conv import window_pads
+from core.export.torch_layers.basic import LOAD_CONV, image_conv, pad_call
 from core.layers.conv_transpose import keras_crops, torch_layout
 
 LOAD_DEPTHWISE = helper(
@@ -37,23 +36,9 @@ LOAD_SEPARABLE = helper(
 
 
 def _depthwise(shape: tuple[int, ...], p: Mapping[str, Any], bias: bool) -> tuple[str, str]:
-    """The grouped convolution of a depthwise layer, and the input expression (padded)."""
-    channels = shape[0]
-    pads = window_pads(shape, p)
-    even = all(before == after for before, after in pads)
-    options: dict[str, str] = {}
-    if p["strides"] != (1, 1):
-        options["stride"] = ints(p["strides"])
-    if even and any(before for before, _ in pads):
-        options["padding"] = ints([before for before, _ in pads])
-    if p["dilation_rate"] != (1, 1):
-        options["dilation"] = ints(p["dilation_rate"])
-    options["groups"] = str(channels)  # each channel filtered on its own
-    if not bias:
-        options["bias"] = "False"
-    out = str(channels * p["depth_multiplier"])
-    module = call("nn.Conv2d", str(channels), out, ints(p["kernel_size"]), **options)
-    return module, "{0}" if even else pad_call("{0}", pads)
+    """The grouped convolution of a depthwise layer (each channel filtered on its own), and
+    the input expression."""
+    return image_conv(shape, p, shape[0] * p["depth_multiplier"], shape[0], bias)
 
 
 @register("DepthwiseConv2D")
