@@ -44,6 +44,9 @@ from core.training_settings import TrainingSettings
 
 #: Names the script defines or imports at module level: no local variable may hide them.
 _MODULE_NAMES = {
+    "I",  # ambiguous in most fonts: ruff (E741) refuses them as variable names
+    "O",
+    "l",
     "Path",
     "DistributedDataParallel",
     "dist",

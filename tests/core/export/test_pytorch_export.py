@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from torch import fx
 
@@ -73,6 +73,7 @@ def test_every_template_predicts_like_the_studio(tmp_path: Path) -> None:
     max_examples=3,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # each try is a process: no shrinking
 )
 @given(st.lists(valid_graphs(max_layers=8, kinds=WRITTEN), min_size=8, max_size=8))
 def test_random_graphs_predict_like_the_studio(tmp_path: Path, graphs: list[Graph]) -> None:
