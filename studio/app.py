@@ -104,4 +104,7 @@ def run_window(argv: list[str]) -> int:
             return 2
         print(f"Saved a picture of the window to {args.screenshot}")
         return 0
+    from ui.recovery import offer_recovery
+
+    offer_recovery(window)  # work a crash left behind, if any
     return int(app.exec())

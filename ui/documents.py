@@ -21,6 +21,7 @@ from ui.dashboard import model_key
 from ui.data.panel import DataPanel
 from ui.editor.scene import GraphScene
 from ui.editor.undo_stack import GuardedUndoStack
+from ui.recovery import Autosaver, Recovery
 from ui.template_gallery import TemplateGalleryDialog
 from ui.training.session import TrainingSession
 
@@ -42,6 +43,7 @@ class DocumentActions:
     session: TrainingSession
     weights_version: int
     data_panel: DataPanel
+    autosaver: Autosaver
 
     if TYPE_CHECKING:  # the window's own
 
@@ -71,6 +73,18 @@ class DocumentActions:
             self.data_panel.show_spec(spec)
         if opened.notes:
             self.statusBar().showMessage(" ".join(opened.notes), 15000)
+        return True
+
+    def recover(self, recovery: Recovery) -> bool:
+        """Open an autosaved document as the unsaved work it was, under its own file name."""
+        if not self.open_path(recovery.model):
+            return False
+        self.path = recovery.original
+        self.weights_changed = True  # unsaved until the user saves it
+        self._update_title()
+        self.autosaver.save_now()  # kept by this session before the old file goes
+        recovery.discard()
+        self.statusBar().showMessage("Recovered your unsaved work; save it to keep it.", 15000)
         return True
 
     def module_to_save(self) -> fx.GraphModule | None:
@@ -114,6 +128,7 @@ class DocumentActions:
         self.module, self.module_key = module, key if module is not None else None
         self.weights_changed = False
         self.undo_stack.setClean()
+        self.autosaver.discard()  # saved: nothing left to recover
         self._update_title()
         note = "Saved; Keras can open it." if not problems else "Saved (studio only): "
         self.statusBar().showMessage(note + " ".join(problems), 8000)

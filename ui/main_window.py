@@ -41,6 +41,7 @@ from ui.editor.view import ZOOM_STEP, GraphView
 from ui.export_actions import ExportActions
 from ui.inspector import InspectorPanel
 from ui.palette import PalettePanel
+from ui.recovery import Autosaver, autosave_interval
 from ui.settings import studio_settings
 
 _NODE_ROLE = Qt.ItemDataRole.UserRole
@@ -108,6 +109,7 @@ class MainWindow(DocumentActions, ClipboardActions, DashboardActions, ExportActi
         self.resize(1400, 900)
         if restore_layout:
             self._restore_layout()
+        self.autosaver = Autosaver(self, autosave_interval())
 
     # -- building ----------------------------------------------------------------------------
 
@@ -322,7 +324,11 @@ class MainWindow(DocumentActions, ClipboardActions, DashboardActions, ExportActi
     def _update_title(self, *_: object) -> None:
         name = self.path.name if self.path else "untitled.h5"
         self.setWindowTitle(f"{name}[*] — Layer Studio")  # Qt shows [*] as * when modified
-        self.setWindowModified(not self.undo_stack.isClean() or self.weights_changed)
+        self.setWindowModified(self.has_unsaved_changes())
+
+    def has_unsaved_changes(self) -> bool:
+        """Edits or training since the document was opened or saved."""
+        return not self.undo_stack.isClean() or self.weights_changed
 
     def edit_widgets(self) -> list[QWidget]:
         """What edits the document, disabled while a training run goes."""
@@ -336,6 +342,7 @@ class MainWindow(DocumentActions, ClipboardActions, DashboardActions, ExportActi
             event.ignore()
             return
         self.save_layout()
+        self.autosaver.discard()  # closed on purpose: nothing to recover
         self.evaluation_panel.wait()  # a QThread destroyed while it runs ends the program
         self.inspector.set_scene(None)
         if self.scene is not None:
