@@ -61,6 +61,12 @@ def run_window(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Layer Studio")
+    from ui.about import versions
+    from ui.crash_dialog import LOG, install, start_logging
+
+    start_logging()
+    LOG.info("Started: %s", ", ".join(f"{k} {v}" for k, v in versions().items()))
+    install()  # an error nobody caught: a dialog with the details, and the window lives
     apply_theme(app, args.theme)
     if args.theme == "system":
         follow_system(app)

@@ -31,6 +31,7 @@ from core.graph import Graph
 from core.summary import format_summary, summarize
 from core.templates import load_template
 from core.training_settings import TrainingSettings
+from ui.about import show_about
 from ui.clipboard import ClipboardActions
 from ui.dashboard import DashboardActions
 from ui.documents import DocumentActions
@@ -124,6 +125,7 @@ class MainWindow(DocumentActions, ClipboardActions, DashboardActions, ExportActi
         file_menu = self.menuBar().addMenu("&File")
         edit_menu = self.menuBar().addMenu("&Edit")
         view_menu = self.menuBar().addMenu("&View")
+        help_menu = self.menuBar().addMenu("&Help")
         self._entries: list[tuple[QMenu, str, QKeySequence | QKeySequence.StandardKey, Slot]] = [
             (file_menu, "&New…", QKeySequence.StandardKey.New, self.new_dialog),
             (file_menu, "&Open…", QKeySequence.StandardKey.Open, self.open_dialog),
@@ -144,6 +146,7 @@ class MainWindow(DocumentActions, ClipboardActions, DashboardActions, ExportActi
             (view_menu, "Go to &Canvas", QKeySequence("Ctrl+1"), self.focus_canvas),
             (view_menu, "Find &Layer Kind", QKeySequence("Ctrl+F"), self.focus_palette),
             (view_menu, "Go to &Inspector", QKeySequence("Ctrl+I"), self.focus_inspector),
+            (help_menu, "&About Layer Studio", QKeySequence(), lambda: show_about(self)),
         ]
         self._edit_actions: list[QAction] = []
         for menu, text, keys, slot in self._entries:
