@@ -21,6 +21,7 @@ from ui.dashboard import model_key
 from ui.data.panel import DataPanel
 from ui.editor.scene import GraphScene
 from ui.editor.undo_stack import GuardedUndoStack
+from ui.recent_files import remember
 from ui.recovery import Autosaver, Recovery
 from ui.template_gallery import TemplateGalleryDialog
 from ui.training.session import TrainingSession
@@ -51,14 +52,18 @@ class DocumentActions:
         def set_graph(self, graph: Graph) -> None: ...
         def _update_title(self, *_: object) -> None: ...
 
-    def open_path(self, path: str | Path) -> bool:
-        """Open a studio or Keras ``.h5``; on failure say why and keep the current document."""
+    def open_path(self, path: str | Path, *, recent: bool = True) -> bool:
+        """Open a studio or Keras ``.h5``; on failure say why and keep the current document.
+
+        ``recent=False`` leaves it out of File ▸ Open Recent (a recovery file)."""
         try:
             opened = load_model(path)
         except ModelFileError as err:
             QMessageBox.warning(self._widget(), "Cannot open this file", str(err))
             return False
         self.path = Path(path)
+        if recent:
+            remember(self.path)
         self.training = opened.training
         self.module = opened.module
         self.history_values = {k: list(v) for k, v in opened.history.items()}
@@ -77,7 +82,7 @@ class DocumentActions:
 
     def recover(self, recovery: Recovery) -> bool:
         """Open an autosaved document as the unsaved work it was, under its own file name."""
-        if not self.open_path(recovery.model):
+        if not self.open_path(recovery.model, recent=False):
             return False
         self.path = recovery.original
         self.weights_changed = True  # unsaved until the user saves it
@@ -123,6 +128,7 @@ class DocumentActions:
             QMessageBox.warning(self._widget(), "Cannot save", str(err))
             return False
         self.path = Path(path)
+        remember(self.path)
         if module is not self.module:
             self.session.forget()
         self.module, self.module_key = module, key if module is not None else None

@@ -12,6 +12,9 @@ from PySide6.QtCore import QByteArray, QPointF, Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
     QFont,
     QKeySequence,
 )
@@ -42,6 +45,7 @@ from ui.editor.view import ZOOM_STEP, GraphView
 from ui.export_actions import ExportActions
 from ui.inspector import InspectorPanel
 from ui.palette import PalettePanel
+from ui.recent_files import RecentFilesActions
 from ui.recovery import Autosaver, autosave_interval
 from ui.settings import studio_settings
 
@@ -51,7 +55,14 @@ Slot = Callable[[], object]
 LAYOUT_VERSION = 1
 
 
-class MainWindow(DocumentActions, ClipboardActions, DashboardActions, ExportActions, QMainWindow):
+class MainWindow(
+    DocumentActions,
+    ClipboardActions,
+    DashboardActions,
+    ExportActions,
+    RecentFilesActions,
+    QMainWindow,
+):
     """One model document in a window."""
 
     def __init__(
@@ -111,6 +122,7 @@ class MainWindow(DocumentActions, ClipboardActions, DashboardActions, ExportActi
         if restore_layout:
             self._restore_layout()
         self.autosaver = Autosaver(self, autosave_interval())
+        self.setAcceptDrops(True)  # a model or data file dropped on the window opens
 
     # -- building ----------------------------------------------------------------------------
 
@@ -158,6 +170,10 @@ class MainWindow(DocumentActions, ClipboardActions, DashboardActions, ExportActi
             menu.addAction(action)
             if text == "&Paste" or text == "&Export…":
                 menu.addSeparator()
+        recent = QMenu("Open &Recent", self)
+        recent.aboutToShow.connect(lambda: self.fill_recent_menu(recent))
+        save = next(a for a in file_menu.actions() if a.text() == "&Save")
+        file_menu.insertMenu(save, recent)
         undo = self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo = self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
@@ -339,6 +355,15 @@ class MainWindow(DocumentActions, ClipboardActions, DashboardActions, ExportActi
 
     def edit_actions(self) -> list[QAction]:
         return self._edit_actions
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self.accept_drag(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self.accept_drag(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.take_drop(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.confirm_stop_training() or not self.confirm_discard("closing"):
