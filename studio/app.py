@@ -111,6 +111,8 @@ def run_window(argv: list[str]) -> int:
         print(f"Saved a picture of the window to {args.screenshot}")
         return 0
     from ui.recovery import offer_recovery
+    from ui.welcome import show_welcome_once
 
     offer_recovery(window)  # work a crash left behind, if any
+    show_welcome_once(window)  # three steps, at the first start
     return int(app.exec())

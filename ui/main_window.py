@@ -48,6 +48,7 @@ from ui.palette import PalettePanel
 from ui.recent_files import RecentFilesActions
 from ui.recovery import Autosaver, autosave_interval
 from ui.settings import studio_settings
+from ui.welcome import ShortcutSheet, WelcomeDialog
 
 _NODE_ROLE = Qt.ItemDataRole.UserRole
 Slot = Callable[[], object]
@@ -158,6 +159,8 @@ class MainWindow(
             (view_menu, "Go to &Canvas", QKeySequence("Ctrl+1"), self.focus_canvas),
             (view_menu, "Find &Layer Kind", QKeySequence("Ctrl+F"), self.focus_palette),
             (view_menu, "Go to &Inspector", QKeySequence("Ctrl+I"), self.focus_inspector),
+            (help_menu, "&Welcome", QKeySequence(), lambda: WelcomeDialog(self).open()),
+            (help_menu, "&Keyboard Shortcuts", QKeySequence("F1"), self.shortcut_sheet),
             (help_menu, "&About Layer Studio", QKeySequence(), lambda: show_about(self)),
         ]
         self._edit_actions: list[QAction] = []
@@ -355,6 +358,13 @@ class MainWindow(
 
     def edit_actions(self) -> list[QAction]:
         return self._edit_actions
+
+    def shortcut_sheet(self) -> ShortcutSheet:
+        """Help ▸ Keyboard Shortcuts: every menu action's keys and the canvas's."""
+        actions = [a for menu in self.menuBar().findChildren(QMenu) for a in menu.actions()]
+        sheet = ShortcutSheet(list(dict.fromkeys(actions)), self)
+        sheet.open()
+        return sheet
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         self.accept_drag(event)
