@@ -61,6 +61,10 @@ def run_window(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Layer Studio")
+    app.setDesktopFileName("layer-studio")  # pairs the windows with the menu entry
+    from ui.icons import app_icon
+
+    app.setWindowIcon(app_icon())
     from ui.about import versions
     from ui.crash_dialog import LOG, install, start_logging
 

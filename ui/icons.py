@@ -64,3 +64,11 @@ def kind_icon(kind: str, size: int = 64) -> QIcon:
     painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
     painter.end()
     return QIcon(pixmap)
+
+
+def app_icon() -> QIcon:
+    """The studio's own icon (``resources/icons/layer-studio.svg``), for windows and menus."""
+    from importlib.resources import as_file, files
+
+    with as_file(files("resources") / "icons" / "layer-studio.svg") as path:
+        return QIcon(QPixmap(str(path)))
