@@ -28,7 +28,7 @@ def run_window(argv: list[str]) -> int:
         "--size", metavar="WxH", default="1400x900", help="the window's size (default 1400x900)"
     )
     parser.add_argument(
-        "--theme", choices=("system", "light", "dark"), default="system", help="colours"
+        "--theme", choices=("system", "light", "dark"), help="colours (default: Preferences')"
     )
     parser.add_argument("--template", metavar="NAME", help="start from a template (no FILE)")
     parser.add_argument("--select", metavar="LAYER", help="select this layer (by name)")
@@ -71,8 +71,11 @@ def run_window(argv: list[str]) -> int:
     start_logging()
     LOG.info("Started: %s", ", ".join(f"{k} {v}" for k, v in versions().items()))
     install()  # an error nobody caught: a dialog with the details, and the window lives
-    apply_theme(app, args.theme)
-    if args.theme == "system":
+    from ui.preferences import saved_theme
+
+    theme = args.theme or saved_theme()
+    apply_theme(app, theme)
+    if theme == "system":
         follow_system(app)
     graph = None
     if args.template:

@@ -45,6 +45,7 @@ from ui.editor.view import ZOOM_STEP, GraphView
 from ui.export_actions import ExportActions
 from ui.inspector import InspectorPanel
 from ui.palette import PalettePanel
+from ui.preferences import PreferencesDialog
 from ui.recent_files import RecentFilesActions
 from ui.recovery import Autosaver, autosave_interval
 from ui.settings import studio_settings
@@ -153,6 +154,7 @@ class MainWindow(
             (edit_menu, "Select &All", QKeySequence.StandardKey.SelectAll, self.select_all),
             (edit_menu, "&Add Layer…  (Tab)", QKeySequence(), self.quick_add),
             (edit_menu, "A&rrange Layers", QKeySequence("Ctrl+L"), self.arrange),
+            (edit_menu, "Pre&ferences…", QKeySequence("Ctrl+,"), self.preferences),
             (view_menu, "&Fit to View", QKeySequence("F"), self.fit_view),
             (view_menu, "Zoom &In", QKeySequence.StandardKey.ZoomIn, self.zoom_in),
             (view_menu, "Zoom &Out", QKeySequence.StandardKey.ZoomOut, self.zoom_out),
@@ -166,7 +168,7 @@ class MainWindow(
         self._edit_actions: list[QAction] = []
         for menu, text, keys, slot in self._entries:
             action = QAction(text, self)
-            if menu is edit_menu or text in ("&New…", "&Open…"):
+            if (menu is edit_menu and text != "Pre&ferences…") or text in ("&New…", "&Open…"):
                 self._edit_actions.append(action)
             action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
@@ -358,6 +360,12 @@ class MainWindow(
 
     def edit_actions(self) -> list[QAction]:
         return self._edit_actions
+
+    def preferences(self) -> PreferencesDialog:
+        """Edit ▸ Preferences: colours, autosave, the device to train on."""
+        dialog = PreferencesDialog(self)
+        dialog.open()
+        return dialog
 
     def shortcut_sheet(self) -> ShortcutSheet:
         """Help ▸ Keyboard Shortcuts: every menu action's keys and the canvas's."""

@@ -32,6 +32,7 @@ from core.training_settings import (
     SettingsError,
     TrainingSettings,
 )
+from ui.preferences import preferred_device
 
 _RATES = ["0.1", "0.01", "0.001", "0.0001"]
 _BATCHES = ["16", "32", "64", "128", "256"]
@@ -153,7 +154,8 @@ class TrainingSettingsForm(QWidget):
             action.setChecked(name in settings.metrics)
         self.epochs.setValue(settings.epochs)
         self.batch.setCurrentText(str(settings.batch_size))
-        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        device = settings.device if settings.device != "auto" else preferred_device()
+        self.device.setCurrentIndex(max(0, self.device.findData(device)))
         self.random.setChecked(settings.seed is None)
         self.seed.setValue(settings.seed or 0)
         for widget, was in zip(self._fields(), blockers, strict=True):
