@@ -149,8 +149,11 @@ class Autosaver(QObject):
         }
         info = self.path.with_suffix(".json")
         temporary = info.with_suffix(".tmp")
-        temporary.write_text(json.dumps(record), encoding="utf-8")
-        temporary.replace(info)
+        try:
+            temporary.write_text(json.dumps(record), encoding="utf-8")
+            temporary.replace(info)
+        except OSError:
+            return False  # as above: the next try may do
         return True
 
     def discard(self) -> None:
