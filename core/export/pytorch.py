@@ -27,6 +27,7 @@ from core.compile import python_name
 from core.export.codeformat import format_lines, quoted
 from core.export.data_loading import data_code
 from core.export.fit_code import training_code
+from core.export.script_main import main_source, predict_source
 from core.export.section import Section, import_block
 from core.export.torch_layers import (
     HELPERS,
@@ -234,7 +235,7 @@ def model_section(graph: Graph, name: str) -> tuple[Section, list[str]]:
         _class_source(name, graph, report, inputs, outputs, arguments, init, forward, shapes)
     )
     parts.append(_load_weights_source(graph, nodes))
-    parts.append(_predict_source(dtypes))
+    parts.append(predict_source(dtypes))
     imports = (
         "import h5py",
         "import numpy as np",
@@ -304,85 +305,6 @@ def _load_weights_source(graph: Graph, nodes: Mapping[str, _Node]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _predict_source(dtypes: list[str]) -> str:
-    return "\n".join(
-        [
-            f"INPUT_TYPES = [{', '.join(dtypes)}]",
-            "",
-            "",
-            "def predict(model, inputs, batch_size=256):",
-            '    """The model\'s outputs for numpy inputs (one array per model input)."""',
-            "    model.eval()",
-            "    results = []",
-            "    with torch.no_grad():",
-            "        for start in range(0, len(inputs[0]), batch_size):",
-            "            batch = [",
-            "                torch.from_numpy(np.asarray(x[start : start + batch_size])).to(kind)",
-            "                for x, kind in zip(inputs, INPUT_TYPES, strict=True)",
-            "            ]",
-            "            outputs = model(*batch)",
-            "            if isinstance(outputs, torch.Tensor):",
-            "                outputs = (outputs,)",
-            "            results.append([y.numpy() for y in outputs])",
-            "    return [np.concatenate(parts) for parts in zip(*results, strict=True)]",
-            "",
-        ]
-    )
-
-
-def _main_source(name: str, stem: str, output_names: list[str]) -> str:
-    lines = [
-        "def main(argv=None):",
-        '    """Train the model and save its weights, or predict with trained weights."""',
-        "    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])",
-        '    parser.add_argument("--weights", help="a .h5 from the studio, or a .pt from here")',
-        "    parser.add_argument(",
-        '        "--predict",',
-        '        action="append",',
-        '        metavar="X.npy",',
-        '        help="inputs to predict, one --predict per model input, in PyTorch\'s layout",',
-        "    )",
-        '    parser.add_argument("-o", "--output", default="predictions.npy")',
-        '    parser.add_argument("--data", help="train on this .npz (x or x0, x1...; y)")',
-        '    parser.add_argument("--evaluate", action="store_true", help="no training")',
-        '    parser.add_argument("--epochs", type=int, default=EPOCHS)',
-        '    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)',
-        f'    parser.add_argument("--save", default={quoted(stem + ".pt")})',
-        "    args = parser.parse_args(argv)",
-        f"    model = {name}()",
-        "    if args.weights:",
-        '        if args.weights.endswith(".pt"):',
-        "            model.load_state_dict(torch.load(args.weights, weights_only=True))",
-        "        else:",
-        "            load_weights(model, args.weights)",
-        "    if args.predict:",
-        "        if len(args.predict) != len(INPUT_TYPES):",
-        '            count = f"{len(INPUT_TYPES)} input(s)"',
-        '            raise SystemExit(f"The model takes {count}: give one --predict each.")',
-        "        outputs = predict(model, [np.load(path) for path in args.predict])",
-        "        if len(outputs) == 1:",
-        "            np.save(args.output, outputs[0])",
-        "        else:",
-        *format_lines([f"names = [{', '.join(quoted(n) for n in output_names)}]"], 12),
-        '            args.output = os.path.splitext(args.output)[0] + ".npz"',
-        "            np.savez(args.output, **dict(zip(names, outputs, strict=True)))",
-        '        print(f"Wrote {args.output}")',
-        "        return",
-        "    inputs, y = load_npz(args.data) if args.data else load_data()",
-        "    if args.evaluate:",
-        "        results = evaluate(model, inputs, y, batch_size=args.batch_size)",
-        "        for name, value in results.items():",
-        '            print(f"{name}: {value:.4f}")',
-        "        return",
-        "    fit(model, inputs, y, epochs=args.epochs, batch_size=args.batch_size)",
-        "    if is_main_process():",
-        "        torch.save(model.state_dict(), args.save)",
-        '        print(f"Saved the trained weights to {args.save}")',
-        "    finish()",
-    ]
-    return "\n".join(lines) + "\n"
-
-
 def pytorch_export(
     graph: Graph,
     settings: TrainingSettings | None = None,
@@ -417,7 +339,7 @@ def pytorch_export(
         ]
     )
     parts = [s.source for s in sections]
-    parts.append(_main_source(name, stem, output_names))
+    parts.append(main_source(name, stem, output_names))
     parts.append('if __name__ == "__main__":\n    main()\n')
     body = "\n\n".join(p.rstrip("\n") + "\n" for p in parts)
     used = [line for line in imports if re.search(rf"\b{line.split()[-1]}\b", body)]
