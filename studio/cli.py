@@ -265,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status. No subcommand opens the window."""
     arguments = sys.argv[1:] if argv is None else argv
+    from ui.settings import apply_cache_settings
+
+    apply_cache_settings()  # the data cache chosen in Preferences serves the commands too
     if wants_window(arguments):
         return run_window(arguments)
     parser = build_parser()

@@ -1,5 +1,6 @@
-"""Edit ▸ Preferences: the colours, how often unsaved work is autosaved, and the device new
-training runs start on. Each choice is kept in the settings and applies at once."""
+"""Edit ▸ Preferences: the colours, how often unsaved work is autosaved, the device new
+training runs start on, and the data cache. Each choice is kept in the settings and applies
+at once."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.devices import available_devices
+from ui.cache_settings import DataCacheSettings
 from ui.settings import studio_settings
 from ui.theme import Theme, apply_theme
 
@@ -65,7 +67,13 @@ class PreferencesDialog(QDialog):
         form.addRow("Autosave unsaved work every", self.autosave)
         form.addRow("Train on", self.device)
         form.addRow("", note)
+        heading = QLabel("<b>Data cache</b>")
+        heading.setContentsMargins(0, 12, 0, 0)
+        form.addRow(heading)
+        self.cache = DataCacheSettings(self)
+        self.cache.add_rows(form)
         form.addRow(buttons)
+        self.setMinimumWidth(560)
         self.theme.currentIndexChanged.connect(self._theme_changed)
         self.autosave.valueChanged.connect(self._autosave_changed)
         self.device.currentIndexChanged.connect(self._device_changed)

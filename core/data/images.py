@@ -10,6 +10,7 @@ Unreadable images are skipped and named in the dataset's notes, never a crash.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
+from core.data import cache
 from core.data.dataset import DataError, Dataset
 
 if TYPE_CHECKING:
@@ -162,10 +164,10 @@ def _map(work: Callable[[T], bool], items: Sequence[T], workers: int) -> list[bo
     return [work(item) for item in items]
 
 
-def _decode_into(
+def _decode_pixels(
     paths: Sequence[Path | str], out: np.ndarray, size: tuple[int, int], color: Color, workers: int
 ) -> list[bool]:
-    """Decodes ``paths`` into ``out`` (float32 ``(N, C, H, W)``, scaled to [0, 1]).
+    """Decodes ``paths`` into ``out`` (uint8 ``(N, C, H, W)``).
 
     Returns which images could be read; an unreadable one leaves zeros.
     """
@@ -179,9 +181,14 @@ def _decode_into(
         out[i] = pixels.transpose(2, 0, 1)
         return True
 
-    ok = _map(one, range(len(paths)), workers)
+    return _map(one, range(len(paths)), workers)
+
+
+def _scaled(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels as float32 in [0, 1], the studio's images."""
+    out = pixels.astype(np.float32)
     out *= np.float32(1 / 255)
-    return ok
+    return out
 
 
 class ImageFolderSource:
@@ -218,10 +225,10 @@ class ImageFolderSource:
     def take(self, indices: np.ndarray) -> np.ndarray:
         """The images at ``indices`` as one contiguous float32 ``(n, C, H, W)`` array."""
         chosen = [self.paths[int(i)] for i in np.asarray(indices, dtype=np.int64).reshape(-1)]
-        out = np.empty((len(chosen), *self.shape[1:]), dtype=np.float32)
-        ok = _decode_into(chosen, out, self.size, self.color, self.workers)
+        pixels = np.empty((len(chosen), *self.shape[1:]), dtype=np.uint8)
+        ok = _decode_pixels(chosen, pixels, self.size, self.color, self.workers)
         self.unreadable.update(p for p, good in zip(chosen, ok, strict=True) if not good)
-        return out
+        return _scaled(pixels)
 
 
 def _checked_size(size: Sequence[int]) -> tuple[int, int]:
@@ -272,6 +279,48 @@ def _common_size(paths: Sequence[Path]) -> tuple[tuple[int, int], Counter[tuple[
     return sizes.most_common(1)[0][0], sizes
 
 
+def _decoded_folder(
+    root: Path, paths: list[Path], shape: tuple[int, int], color: Color, workers: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The readable images as uint8 ``(n, C, H, W)``, and which of ``paths`` could be read:
+    from the data cache when it holds these very files at this size, else decoded (and
+    kept there for next time)."""
+    channels = 1 if color == "grayscale" else 3
+    name = None
+    with contextlib.suppress(OSError):  # a file gone since the scan: decoding says which
+        name = cache.key(
+            {
+                "kind": "image-folder",
+                "folder": str(root.resolve()),
+                "size": list(shape),
+                "color": color,
+                "files": cache.file_signature(paths, root),
+            }
+        )
+    found = cache.cached(name) if name else None
+    if found is not None:
+        pixels, ok = found.get("pixels"), found.get("ok")
+        if (
+            pixels is not None
+            and ok is not None
+            and pixels.dtype == np.uint8
+            and ok.shape == (len(paths),)
+            and pixels.shape == (int(ok.astype(bool).sum()), channels, *shape)
+        ):
+            return pixels, ok.astype(bool)
+    pixels = np.empty((len(paths), channels, *shape), dtype=np.uint8)
+    ok = np.array(_decode_pixels(paths, pixels, shape, color, workers), dtype=bool)
+    if not ok.all():
+        kept = np.flatnonzero(ok)
+        for row, index in enumerate(kept.tolist()):  # in place: no second copy
+            if row != index:
+                pixels[row] = pixels[index]
+        pixels = pixels[: len(kept)]
+    if name:
+        cache.store(name, {"pixels": pixels, "ok": ok})
+    return pixels, ok
+
+
 def read_image_folder(
     folder: str | Path,
     *,
@@ -311,14 +360,9 @@ def read_image_folder(
     paths, labels = listing.paths, np.array(listing.labels, dtype=np.int64)
     x: np.ndarray | ImageFolderSource
     if need <= memory_budget:
-        x = np.empty((len(paths), channels, *shape), dtype=np.float32)
-        ok = np.array(_decode_into(paths, x, shape, color, workers), dtype=bool)
-        if not ok.all():
-            kept = np.flatnonzero(ok)
-            for row, index in enumerate(kept.tolist()):  # in place: no second copy
-                if row != index:
-                    x[row] = x[index]
-            x = x[: len(kept)]
+        pixels, ok = _decoded_folder(root, paths, shape, color, workers)
+        x = _scaled(pixels)
+        del pixels
     else:
         ok = np.array(_map(_readable, paths, workers), dtype=bool)
         good = [p for p, fine in zip(paths, ok, strict=True) if fine]
