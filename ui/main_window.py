@@ -47,7 +47,7 @@ from ui.inspector import InspectorPanel
 from ui.palette import PalettePanel
 from ui.preferences import PreferencesDialog
 from ui.recent_files import RecentFilesActions
-from ui.recovery import Autosaver, autosave_interval
+from ui.recovery import Autosaver, RecoveryDialog, autosave_interval, offer_recovery
 from ui.settings import studio_settings
 from ui.welcome import ShortcutSheet, WelcomeDialog
 
@@ -146,6 +146,7 @@ class MainWindow(
             (file_menu, "&Save", QKeySequence.StandardKey.Save, self.save),
             (file_menu, "Save &As…", QKeySequence.StandardKey.SaveAs, self.save_as_dialog),
             (file_menu, "&Export…", QKeySequence("Ctrl+E"), self.export_dialog),
+            (file_menu, "Recover Unsaved &Work…", QKeySequence(), self.show_recovery),
             (edit_menu, "Cu&t", QKeySequence.StandardKey.Cut, self.cut),
             (edit_menu, "&Copy", QKeySequence.StandardKey.Copy, self.copy),
             (edit_menu, "&Paste", QKeySequence.StandardKey.Paste, self.paste),
@@ -168,12 +169,16 @@ class MainWindow(
         self._edit_actions: list[QAction] = []
         for menu, text, keys, slot in self._entries:
             action = QAction(text, self)
-            if (menu is edit_menu and text != "Pre&ferences…") or text in ("&New…", "&Open…"):
+            if (menu is edit_menu and text != "Pre&ferences…") or text in (
+                "&New…",
+                "&Open…",
+                "Recover Unsaved &Work…",
+            ):
                 self._edit_actions.append(action)
             action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
             menu.addAction(action)
-            if text == "&Paste" or text == "&Export…":
+            if text in ("&Paste", "&Export…", "Recover Unsaved &Work…"):
                 menu.addSeparator()
         recent = QMenu("Open &Recent", self)
         recent.aboutToShow.connect(lambda: self.fill_recent_menu(recent))
@@ -360,6 +365,10 @@ class MainWindow(
 
     def edit_actions(self) -> list[QAction]:
         return self._edit_actions
+
+    def show_recovery(self) -> RecoveryDialog | None:
+        """File ▸ Recover Unsaved Work…: what crashed sessions left, to recover or discard."""
+        return offer_recovery(self, at_start=False)
 
     def preferences(self) -> PreferencesDialog:
         """Edit ▸ Preferences: colours, autosave, the device to train on."""

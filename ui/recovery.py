@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QStandardPaths, QTimer
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+)
 
 from core.h5io import ModelFileError, save_model
 
@@ -163,29 +171,106 @@ class Autosaver(QObject):
             self.path.with_suffix(".json").unlink(missing_ok=True)
 
 
-def offer_recovery(window: MainWindow) -> Recovery | None:
-    """Ask whether to recover the newest work a crashed session left; recover it into
-    ``window`` when the user says so. Older files stay for the next start; Discard deletes
-    the newest only after asking."""
-    from PySide6.QtWidgets import QMessageBox
+def _describe(recovery: Recovery) -> str:
+    when = time.strftime("%H:%M on %d %B", time.localtime(recovery.saved_at))
+    where = recovery.original.name if recovery.original else "never saved"
+    return f"{recovery.name} — {where} — kept at {when}"
 
+
+class RecoveryDialog(QDialog):
+    """The work crashed sessions left, newest first: Recover one into the window, Discard
+    the chosen one, or decide Later (everything stays for the next start)."""
+
+    def __init__(self, window: MainWindow, found: list[Recovery], *, at_start: bool) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.found = list(found)
+        self.recovered: Recovery | None = None
+        self.setWindowTitle("Recover your work?")
+        intro = (
+            "Layer Studio did not close properly last time. This unsaved work was kept:"
+            if at_start
+            else "Unsaved work kept by sessions that did not close properly:"
+        )
+        text = QLabel(intro)
+        text.setWordWrap(True)
+        self.choices = QListWidget()
+        self.choices.setAlternatingRowColors(True)
+        for recovery in self.found:
+            item = QListWidgetItem(_describe(recovery))
+            if recovery.original:
+                item.setToolTip(str(recovery.original))
+            self.choices.addItem(item)
+        self.choices.setCurrentRow(0)
+        self.choices.itemDoubleClicked.connect(lambda _: self.recover_chosen())
+        buttons = QDialogButtonBox()
+        self.recover_button = buttons.addButton("Recover", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.discard_button = buttons.addButton(
+            "Discard", QDialogButtonBox.ButtonRole.DestructiveRole
+        )
+        self.later_button = buttons.addButton("Later", QDialogButtonBox.ButtonRole.RejectRole)
+        self.recover_button.setDefault(True)
+        self.recover_button.clicked.connect(self.recover_chosen)
+        self.discard_button.clicked.connect(self.discard_chosen)
+        self.later_button.clicked.connect(self.reject)
+        note = QLabel("Later keeps it all; File ▸ Recover Unsaved Work… shows this again.")
+        note.setWordWrap(True)
+        note.setEnabled(False)  # greyed: a hint, not a question
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(self.choices)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+        rows = min(6, max(3, len(self.found)))
+        self.choices.setFixedHeight(
+            self.choices.sizeHintForRow(0) * rows + 2 * self.choices.frameWidth() + 4
+        )
+        self.resize(max(480, self.choices.sizeHintForColumn(0) + 60), self.sizeHint().height())
+
+    def chosen(self) -> Recovery | None:
+        row = self.choices.currentRow()
+        return self.found[row] if 0 <= row < len(self.found) else None
+
+    def recover_chosen(self) -> bool:
+        """Open the chosen work in the window (after the unsaved question, if any)."""
+        recovery = self.chosen()
+        window = self.window_
+        if recovery is None or not window.confirm_discard("recovering other work"):
+            return False
+        if not window.recover(recovery):
+            return False
+        self.recovered = recovery
+        rest = len(self.found) - 1
+        if rest:
+            more = "one more piece" if rest == 1 else f"{rest} more pieces"
+            window.statusBar().showMessage(
+                f"Recovered '{recovery.name}'; {more} of unsaved work wait in "
+                "File ▸ Recover Unsaved Work…",
+                15000,
+            )
+        self.accept()
+        return True
+
+    def discard_chosen(self) -> None:
+        """Delete the chosen work; the dialog closes when nothing is left."""
+        row = self.choices.currentRow()
+        if not 0 <= row < len(self.found):
+            return
+        self.found.pop(row).discard()
+        self.choices.takeItem(row)
+        if not self.found:
+            self.reject()
+
+
+def offer_recovery(window: MainWindow, *, at_start: bool = True) -> RecoveryDialog | None:
+    """Show the work crashed sessions left behind, if any (a window-modal dialog, opened and
+    returned); None when there is none."""
     found = left_behind()
     if not found:
+        if not at_start:
+            window.statusBar().showMessage("There is no unsaved work to recover.", 8000)
         return None
-    newest = found[0]
-    when = time.strftime("%H:%M on %d %B", time.localtime(newest.saved_at))
-    where = f" ({newest.original.name})" if newest.original else ""
-    answer = QMessageBox.question(
-        window,
-        "Recover your work?",
-        f"Layer Studio did not close properly last time. Your unsaved work on "
-        f"'{newest.name}'{where} was kept at {when}. Recover it?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
-        QMessageBox.StandardButton.Yes,
-    )
-    if answer == QMessageBox.StandardButton.Discard:
-        newest.discard()
-        return None
-    if window.recover(newest):
-        return newest
-    return None
+    dialog = RecoveryDialog(window, found, at_start=at_start)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.open()
+    return dialog

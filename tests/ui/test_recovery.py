@@ -11,8 +11,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
+from core.compile import compile_graph
+from core.h5io import save_model
 from core.templates import load_template
 from ui.main_window import MainWindow
 from ui.recovery import left_behind, offer_recovery
@@ -51,17 +54,15 @@ def test_killed_mid_edit_the_work_is_offered_back(
     assert done.returncode == -9, done.stderr  # killed, as a crash would
     (recovery,) = left_behind()
     assert recovery.original is None and recovery.name == "mnist_cnn"
-    asked: list[str] = []
-
-    def recover(*args: object, **kwargs: object) -> QMessageBox.StandardButton:
-        asked.append(str(args[2]))
-        return QMessageBox.StandardButton.Yes
-
-    monkeypatch.setattr(QMessageBox, "question", recover)
     window = MainWindow(restore_layout=False)
     qtbot.addWidget(window)
-    assert offer_recovery(window) is not None
-    assert "did not close properly" in asked[0]
+    window.show()
+    dialog = offer_recovery(window)
+    assert dialog is not None and dialog.isVisible()
+    assert "did not close properly" in dialog.findChild(QLabel).text()
+    assert dialog.choices.count() == 1 and "mnist_cnn" in dialog.choices.item(0).text()
+    qtbot.keyClick(dialog.choices, Qt.Key.Key_Return)  # Recover is the default button
+    assert dialog.recovered == recovery and not dialog.isVisible()
     names = {node.name for node in window.scene.graph.nodes.values()}
     assert "unsaved_dense" in names
     assert window.isWindowModified() and window.path is None
@@ -90,8 +91,60 @@ def test_discard_deletes_the_left_work(qtbot, data_folder: Path, monkeypatch) ->
     info = window.autosaver.path.with_suffix(".json")
     record = json.loads(info.read_text())
     info.write_text(json.dumps({**record, "pid": 999_999_999}))  # a process that is gone
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
     other = MainWindow(load_template("mlp"), restore_layout=False)
     qtbot.addWidget(other)
-    assert offer_recovery(other) is None
+    dialog = other.show_recovery()  # File ▸ Recover Unsaved Work…
+    assert dialog is not None
+    qtbot.mouseClick(dialog.discard_button, Qt.MouseButton.LeftButton)
     assert left_behind() == [] and not window.autosaver.path.exists()
+    assert not dialog.isVisible()  # nothing left to show
+    assert other.show_recovery() is None
+    assert "no unsaved work" in other.statusBar().currentMessage()
+
+
+def left_by_a_crash(folder: Path, name: str, saved_at: float, original: Path | None) -> Path:
+    """A recovery file as a killed studio leaves it."""
+    model = folder / f"{abs(hash(name))}-1.h5"
+    graph = load_template("mlp")
+    graph.name = name
+    save_model(model, graph, compile_graph(graph, seed=0))
+    record = {
+        "pid": 999_999_999,  # a process that is gone
+        "original": str(original) if original else None,
+        "name": name,
+        "saved_at": saved_at,
+    }
+    model.with_suffix(".json").write_text(json.dumps(record))
+    return model
+
+
+def test_several_left_behind_are_listed_and_each_can_be_recovered(
+    qtbot, data_folder: Path, tmp_path: Path, questions: list[str]
+) -> None:
+    folder = data_folder / "layer-studio" / "recovery"
+    folder.mkdir(parents=True)
+    left_by_a_crash(folder, "older", 1_700_000_000, tmp_path / "older.h5")
+    left_by_a_crash(folder, "newer", 1_700_003_600, None)
+    window = MainWindow(load_template("mlp"), restore_layout=False)
+    qtbot.addWidget(window)
+    window.show()
+    dialog = offer_recovery(window)
+    assert dialog is not None
+    rows = [dialog.choices.item(i).text() for i in range(dialog.choices.count())]
+    assert rows[0].startswith("newer — never saved — kept at ")
+    assert rows[1].startswith("older — older.h5 — kept at ")
+    dialog.choices.setCurrentRow(1)
+    qtbot.mouseClick(dialog.recover_button, Qt.MouseButton.LeftButton)
+    assert window.scene.graph.name == "older" and window.path == tmp_path / "older.h5"
+    assert "one more piece" in window.statusBar().currentMessage()
+    (rest,) = left_behind()
+    assert rest.name == "newer"
+    later = window.show_recovery()
+    assert later is not None and later.choices.count() == 1
+    qtbot.mouseClick(later.later_button, Qt.MouseButton.LeftButton)
+    assert [r.name for r in left_behind()] == ["newer"]  # Later keeps it
+    again = window.show_recovery()
+    assert again is not None
+    qtbot.mouseClick(again.recover_button, Qt.MouseButton.LeftButton)
+    assert "recovering other work" in questions[-1]  # "older" is unsaved: asked first
+    assert window.scene.graph.name == "newer" and left_behind() == []
