@@ -8,7 +8,17 @@ import sys
 
 from studio.scripted import add_options, check_options
 
-COMMANDS = ("templates", "layers", "new", "info", "predict", "train", "evaluate", "export")
+COMMANDS = (
+    "templates",
+    "layers",
+    "new",
+    "info",
+    "predict",
+    "train",
+    "evaluate",
+    "export",
+    "desktop-entry",
+)
 
 
 def wants_window(argv: list[str]) -> bool:

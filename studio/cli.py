@@ -19,6 +19,7 @@ from core.training_settings import OPTIMIZERS, TrainingSettings, suggest_setting
 from studio import __version__
 from studio.app import run_window, wants_window
 from studio.cli_common import CliError, open_model_file, shape_text
+from studio.desktop import add_desktop_command
 from studio.export import add_export_command
 from studio.predict import cmd_predict
 from studio.train import add_commands
@@ -259,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict)
     add_commands(sub)
     add_export_command(sub)
+    add_desktop_command(sub)
     return parser
 
 
