@@ -11,3 +11,5 @@ layer-studio --screenshot data-digits.png --template mnist_cnn --data digits --p
 layer-studio --screenshot dashboard-training.png --template mnist_cnn --data digits --train 30 --at-epoch 9 --page train --size 1400x900 --theme light
 layer-studio --screenshot dashboard-evaluation.png --template mnist_cnn --data digits --train 12 --page evaluate --size 1400x900 --theme light
 layer-studio --screenshot dashboard-training-dark.png --template mnist_cnn --data digits --train 30 --at-epoch 9 --page train --size 1400x900 --theme dark
+# The walkthrough's last step: File > Export... with the PyTorch script of the digits model.
+layer-studio --screenshot export-pytorch.png --template mnist_cnn --data digits --train 1 --export pytorch --theme light

@@ -45,11 +45,17 @@ def run_window(argv: list[str]) -> int:
     parser.add_argument(
         "--zoom", type=int, metavar="PERCENT", help="this zoom, from the model's top (else fit)"
     )
+    parser.add_argument(
+        "--export", choices=("pytorch", "keras", "onnx"), metavar="FORMAT",
+        help="with --screenshot: the picture is of File > Export... showing this format",
+    )  # fmt: skip
     add_options(parser)
     args = parser.parse_args(argv)
     check_options(parser, args)
     if args.file and args.template:
         parser.error("give a FILE or --template, not both")
+    if args.export and not args.screenshot:
+        parser.error("--export needs --screenshot")
     if args.zoom is not None and not 10 <= args.zoom <= 400:
         parser.error("--zoom must be between 10 and 400 (percent)")
     try:
@@ -60,7 +66,7 @@ def run_window(argv: list[str]) -> int:
         parser.error(f"--size must look like 1400x900 (320x240 to 10000x10000), not {args.size!r}")
     if args.screenshot and "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no screen
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from core.h5io import ModelFileError, load_model
     from core.templates import load_template
@@ -120,7 +126,14 @@ def run_window(argv: list[str]) -> int:
         return 2
     if args.screenshot:
         app.processEvents()
-        saved = window.grab().save(args.screenshot)
+        shown: QWidget = window
+        if args.export:
+            dialog = window.export_dialog()
+            dialog.format_box.setCurrentIndex(dialog.format_box.findData(args.export))
+            dialog.resize(900, 640)
+            app.processEvents()
+            shown = dialog
+        saved = shown.grab().save(args.screenshot)
         stop(window)
         if not saved:
             print(f"layer-studio: error: Cannot write {args.screenshot}.", file=sys.stderr)

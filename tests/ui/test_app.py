@@ -7,13 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 
 from core.compile import compile_graph
 from core.h5io import save_model
 from core.templates import load_template
 from studio.app import wants_window
 from studio.cli import main
+from ui.export_dialog import ExportDialog
 
 
 def test_no_subcommand_means_the_window() -> None:
@@ -46,6 +49,20 @@ def test_screenshot_of_a_template_with_a_layer_selected(qtbot, tmp_path: Path) -
     assert main([*argv, "--zoom", "80", "--size", "1200x800"]) == 0
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1200, 800)
+
+
+def test_screenshot_of_the_export_dialog(qtbot, tmp_path: Path) -> None:
+    out = tmp_path / "export.png"
+    assert main(["--screenshot", str(out), "--template", "mlp", "--export", "keras"]) == 0
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (900, 640)  # the dialog, not the window
+    dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, ExportDialog)]
+    assert dialogs and dialogs[-1].current_format() == "keras"
+    assert "keras.Sequential(" in dialogs[-1].code.toPlainText()
+    for dialog in dialogs:
+        dialog.close()
+    with pytest.raises(SystemExit):
+        main(["--template", "mlp", "--export", "keras"])  # no picture asked for
 
 
 def test_window_options_that_cannot_work_say_why(qtbot, tmp_path: Path, capsys) -> None:
