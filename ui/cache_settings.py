@@ -19,11 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.data import cache
-from ui.settings import GB, apply_cache_settings, cache_enabled, cache_limit_gb, studio_settings
-
-
-def _amount(n: int) -> str:
-    return f"{n / GB:.1f} GB" if n >= 100_000_000 else f"{n / 1e6:.1f} MB"
+from ui.settings import apply_cache_settings, cache_enabled, cache_limit_gb, studio_settings
 
 
 class DataCacheSettings(QObject):
@@ -90,7 +86,7 @@ class DataCacheSettings(QObject):
     def empty_cache(self) -> int:
         """Remove every entry; returns the bytes freed (also shown)."""
         freed = cache.clear()
-        self._show_usage(f"Freed {_amount(freed)}. ")
+        self._show_usage(f"Freed {cache.amount_text(freed)}. ")
         return freed
 
     def _choose(self) -> None:
@@ -124,4 +120,5 @@ class DataCacheSettings(QObject):
             return
         size, entries = cache.usage()
         folders = f"{entries} folder" + ("" if entries == 1 else "s")
-        self.usage.setText(before + (f"{_amount(size)} ({folders})" if entries else "Nothing yet"))
+        held = f"{cache.amount_text(size)} ({folders})" if entries else "Nothing yet"
+        self.usage.setText(before + held)

@@ -47,6 +47,11 @@ class _Config:
 _config = _Config()
 
 
+def amount_text(n: int) -> str:
+    """A number of bytes as people read it: ``47.2 MB``, ``1.3 GB``."""
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
 def default_cache_folder() -> Path:
     """The user's cache folder for the studio, as each system places caches."""
     home = Path.home()

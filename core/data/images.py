@@ -50,10 +50,6 @@ def _count(n: int, thing: str) -> str:
     return f"{n:,} {thing}" if n == 1 else f"{n:,} {thing}s"
 
 
-def _amount(n: int) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
-
-
 def _listed(names: Sequence[str]) -> str:
     return ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
 
@@ -367,9 +363,10 @@ def read_image_folder(
         ok = np.array(_map(_readable, paths, workers), dtype=bool)
         good = [p for p, fine in zip(paths, ok, strict=True) if fine]
         x = ImageFolderSource(good, shape, color, workers)
+        decoded, budget = cache.amount_text(need), cache.amount_text(memory_budget)
         notes.append(
-            f"The images would take {_amount(need)} decoded, more than the memory budget of "
-            f"{_amount(memory_budget)}, so they are read from disk as training needs them."
+            f"The images would take {decoded} decoded, more than the memory budget of "
+            f"{budget}, so they are read from disk as training needs them."
         )
     bad = [p.relative_to(root).as_posix() for p, fine in zip(paths, ok, strict=True) if not fine]
     if bad:
